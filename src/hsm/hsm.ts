@@ -1,0 +1,94 @@
+import type { KcvMethod, PinBlockFormat } from '../crypto/index.js';
+import type { KeyAlgorithm, KeyBlock, KeyUsage } from './key-block.js';
+
+/**
+ * The one interface through which posgate uses keys. The software HSM implements it in-process; a
+ * network HSM (Thales payShield, Futurex, a cloud payment HSM) can implement it later without the
+ * callers changing. Keys are `KeyBlock`s: LMK-wrapped handles, never clear bytes. Clear PINs never
+ * come out: PIN blocks go in and come out re-enciphered, or a yes/no comes out.
+ */
+export interface KeySpec {
+  readonly algorithm: KeyAlgorithm;
+  /** bytes: TDES 8/16/24, AES 16/24/32 */
+  readonly length: number;
+  readonly usage: KeyUsage;
+}
+
+export interface KeyWithCheck {
+  readonly key: KeyBlock;
+  /** upper-case hex, `kcvLength` bytes (default 3) */
+  readonly kcv: string;
+}
+
+export type MacAlgorithm = 'cup-ecb' | 'iso9797-1-m1' | 'iso9797-1-m3' | 'aes-cmac';
+
+/** A PIN block and the key and format it is under. Formats 0, 1, 3 use a TDES key; format 4 an AES key. */
+export interface PinBlockRef {
+  readonly key: KeyBlock;
+  readonly format: PinBlockFormat;
+}
+
+/**
+ * Whose PIN: `pan` for card PINs. Operator password blocks (protocol §10.2) bind the terminal ID
+ * instead: `account` gives the 12 account digits directly.
+ */
+export type PinOwner = { readonly pan: string; readonly account?: undefined } | { readonly account: string; readonly pan?: undefined };
+
+export type PinInput = PinOwner & { readonly block: Uint8Array; readonly under: PinBlockRef };
+
+export interface PvvParams {
+  readonly pvk: KeyBlock;
+  readonly pvki: string;
+}
+
+export interface Ibm3624Params {
+  readonly pvk: KeyBlock;
+  /** 16 decimal digits; default 0123456789012345 */
+  readonly decimalizationTable?: string;
+  /** 16 hex digits; default the 12 PAN digits left of the check digit padded with F */
+  readonly validationData?: string;
+}
+
+export interface CardData {
+  readonly pan: string;
+  /** YYMM */
+  readonly expiry: string;
+  readonly serviceCode: string;
+}
+
+export interface Hsm {
+  /** identifies the LMK (not secret) */
+  readonly lmkId: string;
+
+  generateKey(spec: KeySpec, kcvLength?: number): Promise<KeyWithCheck>;
+  /** Key ceremony / demo: clear key bytes in, handle out; checked against `expectedKcv` when given. */
+  importClearKey(spec: KeySpec, clear: Uint8Array, expectedKcv?: string): Promise<KeyWithCheck>;
+  /** A key enciphered under a KEK/TMK we hold (TDES ECB under TDES, AES key wrap under AES). */
+  importKey(spec: KeySpec, kek: KeyBlock, wrapped: Uint8Array, expectedKcv?: string): Promise<KeyWithCheck>;
+  exportKey(key: KeyBlock, kek: KeyBlock, kcvLength?: number): Promise<{ readonly wrapped: Buffer; readonly kcv: string }>;
+  keyCheckValue(key: KeyBlock, options?: { method?: KcvMethod; length?: number }): Promise<string>;
+  describeKey(key: KeyBlock): KeySpec;
+
+  generateMac(key: KeyBlock, algorithm: MacAlgorithm, data: Uint8Array, padding?: 1 | 2): Promise<Buffer>;
+  verifyMac(key: KeyBlock, algorithm: MacAlgorithm, data: Uint8Array, mac: Uint8Array, padding?: 1 | 2): Promise<boolean>;
+
+  /** Re-enciphers a PIN block under another key and/or format without exposing the PIN. */
+  translatePin(input: PinInput, to: PinBlockRef & { readonly pan?: string }): Promise<Buffer>;
+  /** The PIN's Visa PVV, for setting a PIN from a PIN block (PIN change, issuance). */
+  generatePvv(input: PinInput, params: PvvParams): Promise<string>;
+  verifyPvv(input: PinInput, params: PvvParams & { readonly pvv: string }): Promise<boolean>;
+  /** PIN issuance for test cards and the issuer simulator: a clear PIN enters, only the PVV leaves. */
+  issuePvv(pan: string, clearPin: string, params: PvvParams): Promise<string>;
+  generateIbm3624Offset(input: PinInput, params: Ibm3624Params): Promise<string>;
+  verifyIbm3624(input: PinInput, params: Ibm3624Params & { readonly offset: string }): Promise<boolean>;
+
+  generateCvv(cvk: KeyBlock, card: CardData): Promise<string>;
+  verifyCvv(cvk: KeyBlock, card: CardData, cvv: string): Promise<boolean>;
+
+  /** PIN block from a DUKPT terminal (TDES: format 0, 10-byte KSN; AES: format 4, 12-byte KSN) re-enciphered under `to`. */
+  translateDukptPin(bdk: KeyBlock, ksn: Uint8Array, input: PinOwner & { readonly block: Uint8Array }, to: PinBlockRef): Promise<Buffer>;
+
+  /** ECB encryption with a `data` key (track data under the TDK, protocol §6.6). */
+  encryptData(key: KeyBlock, data: Uint8Array): Promise<Buffer>;
+  decryptData(key: KeyBlock, data: Uint8Array): Promise<Buffer>;
+}
