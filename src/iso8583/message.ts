@@ -5,7 +5,7 @@ export const FIELD_MAX = 128;
 
 /** An ISO 8583 message: an MTI and fields 2–128, kept in a small array indexed by field number. */
 export class IsoMessage {
-  private readonly values: (FieldValue | undefined)[] = new Array(FIELD_MAX + 1);
+  private readonly values: (FieldValue | undefined)[] = [];
 
   constructor(
     public mti: string,
@@ -39,6 +39,11 @@ export class IsoMessage {
     if (!Number.isInteger(field) || field < 2 || field > FIELD_MAX) throw new RangeError(`no field ${field} in ISO 8583`);
     this.values[field] = value;
     return this;
+  }
+
+  /** For the engine, which has already checked the field number against its dialect. */
+  setDecoded(field: number, value: FieldValue): void {
+    this.values[field] = value;
   }
 
   delete(field: number): this {

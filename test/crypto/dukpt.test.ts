@@ -49,6 +49,17 @@ describe('TDES DUKPT (ANSI X9.24-1:2009 Annex A.4)', () => {
     expect(up(tdesDukptTransactionKey(ipek, ksn(2)))).toBe('C46551CEF9FD24B0AA9AD834130D3BC7');
   });
 
+  // X9.24-3:2017 Annex C working-key vectors for the same BDK (TDES DUKPT restated).
+  it.each([
+    [1, '042666B49184CF5C68DE9628D0397B36', '042666B4918430A368DE9628D03984C9', '448D3F076D8304036A55A3D7E0055A78'],
+    [2, 'C46551CEF9FD244FAA9AD834130D3B38', 'C46551CEF9FDDBB0AA9AD834130DC4C7', 'F1BE73B36135C5C26CF937D50ABBE5AF'],
+  ])('counter %i: PIN, MAC-request and data-request keys', (counter, pin, mac, data) => {
+    const keys = tdesDukptKeys(bdk, ksn(counter));
+    expect(up(keys.pinKey)).toBe(pin);
+    expect(up(keys.macKey)).toBe(mac);
+    expect(up(keys.dataKey)).toBe(data);
+  });
+
   it('refuses a KSN with more than 10 counter bits set', () => {
     expect(() => tdesDukptKeys(bdk, ksn(0x7ff))).toThrow(/more than 10 bits/);
   });
