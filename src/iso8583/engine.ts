@@ -72,7 +72,7 @@ function charTable(ok: (c: number) => boolean): Uint8Array {
   return table;
 }
 const ASCII_DIGITS = charTable((c) => c >= 48 && c <= 57);
-const ASCII_TRACK = charTable((c) => (c >= 48 && c <= 57) || c === 61 || c === 68);
+const ASCII_TRACK = charTable((c) => (c >= 48 && c <= 57) || c === 61);
 const PRINTABLE = charTable((c) => c >= 0x20 && c <= 0x7e);
 const ALPHANUMERIC = charTable((c) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 32);
 /** ASCII hex character → nibble value, 255 for anything else. */
@@ -189,7 +189,6 @@ function compileField(number: number, spec: FieldSpec, dialect: DialectSpec): Fi
   const printable = spec.type === 'ans' || dialect.anCharset === 'printable';
   const isTrack = spec.type === 'z';
   const trackAscii = isTrack && encoding === 'ascii';
-  const sep = dialect.trackSeparator;
 
   // ---- unpack ----
   const readUnits = (r: Reader): number => {
@@ -260,7 +259,7 @@ function compileField(number: number, spec: FieldSpec, dialect: DialectSpec): Fi
     r.pos = pos + units;
     return text;
   };
-  const allowedRe = spec.type === 'n' ? /^[0-9]*$/ : trackAscii ? /^[0-9=D]*$/ : printable ? /^[\x20-\x7e]*$/ : /^[0-9A-Za-z ]*$/;
+  const allowedRe = spec.type === 'n' ? /^[0-9]*$/ : trackAscii ? /^[0-9=]*$/ : printable ? /^[\x20-\x7e]*$/ : /^[0-9A-Za-z ]*$/;
   const badChar = (r: Reader, units: number): never => {
     for (let i = 0; i < units; i++) {
       if (allowedChars[r.buf[r.pos + i]!] === 0) fail(spec.type === 'n' ? 'invalid_bcd' : 'invalid_character', number, r, r.pos + i, expectedChars());
@@ -326,7 +325,7 @@ function compileField(number: number, spec: FieldSpec, dialect: DialectSpec): Fi
     const value = normalise(raw);
     const units = value.length;
     if (kind !== undefined) writePrefix(w, kind, prefixEncoding, units);
-    const size = unitsToBytes(units, spec.type === 'b' ? encoding : encoding);
+    const size = unitsToBytes(units, encoding);
     w.ensure(size);
     if (Buffer.isBuffer(value)) {
       if (encoding === 'hex-ascii') w.buf.write(value.toString('hex').toUpperCase(), w.pos, 'latin1');

@@ -49,7 +49,5 @@ export interface DialectSpec {
   readonly encodings: Readonly<Record<FieldType, DataEncoding>>;
   /** `an` means letters, digits and space, or (UnionPay) any printable ASCII */
   readonly anCharset: 'alphanumeric' | 'printable';
-  /** the track separator shown for `z` values: `D` (the BCD nibble) or `=` */
-  readonly trackSeparator: 'D' | '=';
   readonly fields: Readonly<Record<number, FieldSpec>>;
 }

@@ -81,6 +81,27 @@ describe.each([
   });
 });
 
+describe('cup canonical encoding', () => {
+  it('every mutated message that decodes re-encodes to exactly the same bytes', () => {
+    const seeds = fc.sample(message(cup), { numRuns: 100, seed: 1987 }).map((m) => cup.pack(m));
+    const rnd = xorshift(0xbeef);
+    let decoded = 0;
+    for (let i = 0; i < 40_000; i++) {
+      const bytes = mutate(seeds[i % seeds.length]!, rnd);
+      let m;
+      try {
+        m = cup.unpack(bytes);
+      } catch (err) {
+        if (err instanceof Iso8583Error) continue;
+        throw err;
+      }
+      decoded++;
+      expect(cup.pack(m).equals(bytes)).toBe(true);
+    }
+    expect(decoded).toBeGreaterThan(1000);
+  });
+});
+
 describe('cup frames fuzz', () => {
   it('60,000 mutated framed messages decode or fail with a typed error', () => {
     const seeds = fc.sample(message(cup), { numRuns: 100, seed: 4096 }).map((m) =>

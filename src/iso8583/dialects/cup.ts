@@ -14,7 +14,6 @@ export const cupDialect: DialectSpec = {
   prefixEncoding: 'bcd',
   encodings: { n: 'bcd', z: 'bcd', an: 'ascii', ans: 'ascii', b: 'binary' },
   anCharset: 'printable',
-  trackSeparator: 'D',
   fields: {
     2: { name: 'primary account number', type: 'n', length: 19, prefix: 'LL' },
     3: { name: 'processing code', type: 'n', length: 6, prefix: 'fixed' },

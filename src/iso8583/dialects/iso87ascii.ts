@@ -127,6 +127,5 @@ export const iso87AsciiDialect: DialectSpec = {
   prefixEncoding: 'ascii',
   encodings: { n: 'ascii', z: 'ascii', an: 'ascii', ans: 'ascii', b: 'hex-ascii' },
   anCharset: 'alphanumeric',
-  trackSeparator: '=',
   fields,
 };
