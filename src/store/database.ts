@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Engine } from './engine.js';
+import { GroupCommitter, type Work } from './group-commit.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export interface Store {
+  readonly engine: Engine;
+  readonly db: Kysely<Database>;
+  /** where the data lives, without credentials */
+  readonly location: string;
+  /** the file path of an SQLite database (for the LMK key file beside it) */
+  readonly file?: string;
+  /** Runs `work` as one group-committed unit; resolves after its commit. */
+  transact<T>(work: Work<T>): Promise<T>;
+  commitStats(): { commits: number; units: number };
+  close(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** `--db` values: `postgres://…` / `postgresql://…`, `sqlite:PATH`, a file path, or `:memory:`. */
+export function parseDbUrl(url: string): { engine: Engine; target: string } {
+  if (/^postgres(ql)?:\/\//.test(url)) return { engine: 'postgres', target: url };
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  if (path.length === 0) throw new StoreError('empty SQLite path');
+  return { engine: 'sqlite', target: path === ':memory:' ? path : resolve(path) };
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** int8 (bigint) columns hold fen and milliseconds; they fit a double exactly, and must. */
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new StoreError(`bigint ${value} is beyond 2^53`);
+  return n;
+}
+
+export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<Store> {
+  const { engine, target } = parseDbUrl(url);
+  let db: Kysely<Database>;
+  let location: string;
+  let file: string | undefined;
+  if (engine === 'sqlite') {
+    if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
+    const sqlite = new BetterSqlite3(target);
+    // Durable before reply: WAL with a full fsync at every commit.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    location = target === ':memory:' ? 'sqlite::memory:' : `sqlite:${target}`;
+    file = target === ':memory:' ? undefined : target;
+  } else {
+    const pool = new pg.Pool({
+      connectionString: target,
+      max: 8,
+      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    location = redact(target);
+  }
+  if (options.migrate !== false) {
+    const migrator = new Migrator({ db, provider: migrationProvider(engine) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      await db.destroy();
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new StoreError(`migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const committer = new GroupCommitter(db);
+  return {
+    engine,
+    db,
+    location,
+    ...(file ? { file } : {}),
+    transact: (work) => committer.run(work),
+    commitStats: () => committer.stats(),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,11 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Engine } from '../engine.js';
+import { initialSchema } from './0001_initial.js';
+
+/** Plain ordered migrations, one set for both engines; applied on start. */
+export function migrationProvider(engine: Engine): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001_initial': initialSchema(engine),
+  };
+  return { getMigrations: async () => migrations };
+}

@@ -1,0 +1,59 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseDbUrl } from '../../src/store/index.js';
+import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
+
+describe('--db URLs', () => {
+  it('tells SQLite from PostgreSQL', () => {
+    expect(parseDbUrl('postgres://u@h/db').engine).toBe('postgres');
+    expect(parseDbUrl('postgresql://u@h/db').engine).toBe('postgres');
+    expect(parseDbUrl('sqlite:data/x.db')).toMatchObject({ engine: 'sqlite' });
+    expect(parseDbUrl('data/posgate.db').target).toMatch(/\/data\/posgate\.db$/);
+    expect(() => parseDbUrl('sqlite:')).toThrow(/empty/);
+  });
+});
+
+describe.each(ENGINES)('store on %s', (engine) => {
+  let store: TestStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+  const open = async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return undefined;
+    store = await openTestStore(engine);
+    return store;
+  };
+
+  it('applies the migrations on open', async () => {
+    const s = await open();
+    if (!s) return;
+    const tables = await s.db.introspection.getTables();
+    expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['merchants', 'terminals', 'transactions', 'postings', 'posting_lines', 'accounts', 'audit_events']));
+  });
+
+  it('group-commits concurrent units: each resolves after its commit, a failing unit alone rolls back', async () => {
+    const s = await open();
+    if (!s) return;
+    const write = (name: string, value: number) => s.transact((trx) => trx.insertInto('sequences').values({ name, value }).execute().then(() => value));
+    const failing = s.transact(async (trx) => {
+      await trx.insertInto('sequences').values({ name: 'doomed', value: 1 }).execute();
+      throw new Error('unit fails');
+    });
+    const results = await Promise.allSettled([write('a', 1), failing, write('b', 2), write('a', 3) /* duplicate key */, write('c', 4)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    const rows = await s.db.selectFrom('sequences').select(['name', 'value']).orderBy('name').execute();
+    expect(rows).toEqual([{ name: 'a', value: 1 }, { name: 'b', value: 2 }, { name: 'c', value: 4 }]);
+    expect(s.commitStats().commits).toBeLessThan(5);
+  });
+
+  it('reads bigint money back as numbers', async () => {
+    const s = await open();
+    if (!s) return;
+    await s.transact((trx) => trx.insertInto('sequences').values({ name: 'big', value: 9_007_199_254_740_991 }).execute());
+    const row = await s.db.selectFrom('sequences').select('value').where('name', '=', 'big').executeTakeFirstOrThrow();
+    expect(row.value).toBe(9_007_199_254_740_991);
+    const count = await sql<{ n: number }>`select count(*) as n from sequences`.execute(s.db);
+    expect(Number(count.rows[0]!.n)).toBe(1);
+  });
+});

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Engine, type Store } from '../../src/store/index.js';
+
+/** The PostgreSQL server CI provides (trust auth, database `test`). */
+export const PG_URL = process.env.POSGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let pgReachable: Promise<boolean> | undefined;
+export function postgresReachable(): Promise<boolean> {
+  pgReachable ??= (async () => {
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      await client.end();
+      return true;
+    } catch {
+      if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_URL}; CI must start it (.ci/run)`);
+      console.warn(`PostgreSQL not reachable at ${PG_URL}: PostgreSQL suites are skipped on this machine`);
+      return false;
+    }
+  })();
+  return pgReachable;
+}
+
+/** The engines this machine can test: SQLite always, PostgreSQL when its server answers. */
+export const ENGINES: Engine[] = ['sqlite', 'postgres'];
+
+export interface TestStore extends Store {
+  /** the --db URL that reaches the same data */
+  readonly url: string;
+}
+
+/**
+ * A fresh, empty, migrated store. PostgreSQL tests each get their own schema (dropped on close), so
+ * test files can run in parallel against the one `test` database.
+ */
+export async function openTestStore(engine: Engine, sqlitePath = ':memory:'): Promise<TestStore> {
+  if (engine === 'sqlite') {
+    const store = await openStore(`sqlite:${sqlitePath}`);
+    return { ...store, url: `sqlite:${sqlitePath}` };
+  }
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const store = await openStore(url);
+  return {
+    ...store,
+    url,
+    close: async () => {
+      await store.close();
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
