@@ -16,6 +16,7 @@ export {
   PinBlockError,
   PIN_LENGTH_MAX,
   PIN_LENGTH_MIN,
+  weakPinReason,
   type PinBlockFormat,
 } from './pin-block.js';
 export {

@@ -108,3 +108,19 @@ export function decipherFormat4(aes: BlockCipher, block: Uint8Array, pan: string
   const pinField = aes.decrypt(xor(aes.decrypt(block), format4PanField(pan)));
   return readPinField(pinField.toString('hex').toUpperCase(), 4, 16);
 }
+
+/**
+ * Why a numeric PIN or password is too easy to guess: one digit repeated (`aaaaaa`) or an
+ * ascending or descending run (`123456`, `654321`, wrapping 9→0 counts as a run too). `null` when fine.
+ */
+export function weakPinReason(pin: string): 'repeated' | 'sequence' | null {
+  if (/^(\d)\1*$/.test(pin)) return 'repeated';
+  let up = true;
+  let down = true;
+  for (let i = 1; i < pin.length; i++) {
+    const step = (Number(pin[i]) - Number(pin[i - 1]) + 10) % 10;
+    if (step !== 1) up = false;
+    if (step !== 9) down = false;
+  }
+  return up || down ? 'sequence' : null;
+}

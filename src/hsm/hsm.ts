@@ -56,6 +56,15 @@ export interface CardData {
   readonly serviceCode: string;
 }
 
+/** A PAN as it may be stored: keyed hash for look-ups, ciphertext, masked form (first 6, last 4). */
+export interface ProtectedPan {
+  readonly hash: string;
+  readonly ciphertext: string;
+  readonly masked: string;
+}
+
+export type NewPasswordResult = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly reason: 'length' | 'weak' | 'reused' };
+
 export interface Hsm {
   /** identifies the LMK (not secret) */
   readonly lmkId: string;
@@ -87,6 +96,20 @@ export interface Hsm {
 
   /** PIN block from a DUKPT terminal (TDES: format 0, 10-byte KSN; AES: format 4, 12-byte KSN) re-enciphered under `to`. */
   translateDukptPin(bdk: KeyBlock, ksn: Uint8Array, input: PinOwner & { readonly block: Uint8Array }, to: PinBlockRef): Promise<Buffer>;
+
+  /** PANs at rest: only ever this (keys derived from the LMK inside the module). */
+  protectPan(pan: string): ProtectedPan;
+  panHash(pan: string): string;
+
+  /** argon2id hash of a password that enters in clear (demo seeding, portal-set operator passwords). */
+  hashPassword(clear: string): Promise<string>;
+  /** Checks a password block (operator verification, protocol §10.2) against an argon2id hash. */
+  verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean>;
+  /**
+   * A new password from a block (§10.3): `length` digits, not weak (one digit repeated, an
+   * ascending or descending run), not the current or a recent one (`previousHashes`).
+   */
+  newPasswordFromBlock(input: PinInput, rules: { readonly length: number; readonly previousHashes: readonly string[] }): Promise<NewPasswordResult>;
 
   /** ECB encryption with a `data` key (track data under the TDK, protocol §6.6). */
   encryptData(key: KeyBlock, data: Uint8Array): Promise<Buffer>;

@@ -14,6 +14,10 @@ export interface Lmk {
   readonly id: string;
   /** AES-256 key for key blocks, derived from the LMK with HKDF */
   readonly wrappingKey: Buffer;
+  /** HMAC-SHA256 key for PAN look-up hashes */
+  readonly panHashKey: Buffer;
+  /** AES-256-GCM key for PANs at rest */
+  readonly panEncryptionKey: Buffer;
 }
 
 export const LMK_ENV = 'POSGATE_LMK';
@@ -21,8 +25,15 @@ export const LMK_ENV = 'POSGATE_LMK';
 export function lmkFromBytes(bytes: Uint8Array): Lmk {
   if (bytes.length !== 32) throw new HsmError('invalid_input', `an LMK is 32 bytes (64 hex digits), got ${bytes.length}`);
   const id = createHmac('sha256', bytes).update('posgate lmk id').digest('hex').slice(0, 8).toUpperCase();
-  const wrappingKey = Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'posgate/key-block/v1', 32));
-  return Object.freeze({ id, wrappingKey, toJSON: () => ({ id }), [Symbol.for('nodejs.util.inspect.custom')]: () => `Lmk(${id})` });
+  const derive = (info: string) => Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), info, 32));
+  return Object.freeze({
+    id,
+    wrappingKey: derive('posgate/key-block/v1'),
+    panHashKey: derive('posgate/pan-hash/v1'),
+    panEncryptionKey: derive('posgate/pan-encryption/v1'),
+    toJSON: () => ({ id }),
+    [Symbol.for('nodejs.util.inspect.custom')]: () => `Lmk(${id})`,
+  });
 }
 
 function parseLmkText(text: string, source: string): Lmk {

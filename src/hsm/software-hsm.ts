@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
 import {
   aesEcb,
 
@@ -23,11 +24,13 @@ import {
   aesDukptKeys,
   tdesEcb,
   visaPvv,
+  weakPinReason,
+  requireDigits,
   type BlockCipher,
   type KcvMethod,
 } from '../crypto/index.js';
 import { HsmError } from './errors.js';
-import type { CardData, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, PinBlockRef, PinInput, PinOwner, PvvParams } from './hsm.js';
+import type { CardData, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, NewPasswordResult, PinBlockRef, PinInput, PinOwner, ProtectedPan, PvvParams } from './hsm.js';
 import { unwrapKey, wrapKey, type KeyBlock, type KeyHeader, type KeyUsage } from './key-block.js';
 import type { Lmk } from './lmk.js';
 
@@ -43,6 +46,9 @@ const NOT_EXPORTABLE: ReadonlySet<KeyUsage> = new Set(['pvk', 'cvk', 'bdk']);
 const WRAPPING: ReadonlySet<KeyUsage> = new Set(['tmk', 'kek']);
 
 const CACHE_ENTRIES_MAX = 50_000;
+
+/** argon2id parameters (OWASP 2023 minimum: 19 MiB, 2 passes, 1 lane). */
+const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /**
  * The in-process HSM. Unwrapped keys and their cipher objects are cached per key block (bounded,
@@ -308,6 +314,46 @@ export class SoftwareHsm implements Hsm {
       pin = decipherFormat4(aesEcb(keys.pinKey), Buffer.from(input.block), input.pan);
     }
     return this.sealPin(pin, to, input);
+  }
+
+  // ---- PANs at rest ----
+
+  panHash(pan: string): string {
+    requireDigits(pan, 'PAN', 12, 19);
+    return createHmac('sha256', this.#lmk.panHashKey).update(pan).digest('hex');
+  }
+
+  protectPan(pan: string): ProtectedPan {
+    const hash = this.panHash(pan);
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#lmk.panEncryptionKey, nonce).setAAD(Buffer.from('pan'));
+    const ciphertext = Buffer.concat([nonce, cipher.update(pan, 'latin1'), cipher.final(), cipher.getAuthTag()]).toString('base64url');
+    return { hash, ciphertext, masked: `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}` };
+  }
+
+  // ---- operator passwords ----
+
+  async hashPassword(clear: string): Promise<string> {
+    return argon2Hash(clear, ARGON2);
+  }
+
+  async verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean> {
+    const password = this.openPin(input);
+    try {
+      return await argon2Verify(hash, password);
+    } catch {
+      return false;
+    }
+  }
+
+  async newPasswordFromBlock(input: PinInput, rules: { readonly length: number; readonly previousHashes: readonly string[] }): Promise<NewPasswordResult> {
+    const password = this.openPin(input);
+    if (password.length !== rules.length) return { ok: false, reason: 'length' };
+    if (weakPinReason(password) !== null) return { ok: false, reason: 'weak' };
+    for (const previous of rules.previousHashes) {
+      if (await argon2Verify(previous, password).catch(() => false)) return { ok: false, reason: 'reused' };
+    }
+    return { ok: true, hash: await argon2Hash(password, ARGON2) };
   }
 
   // ---- data ----

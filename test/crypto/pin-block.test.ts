@@ -7,6 +7,7 @@ import {
   encodeClearPinBlock,
   pinBlockAccount,
   tdesEcb,
+  weakPinReason,
 } from '../../src/crypto/index.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
@@ -114,5 +115,19 @@ describe('ISO 9564-1 format 4 (AES)', () => {
       expect(decipherFormat4(key, block, '4761739001010010')).toBe('0000');
       expect(() => decipherFormat4(key, block, '4761739001010028')).toThrow(/PIN block does not decode/);
     }
+  });
+});
+
+describe('weak PINs and operator passwords', () => {
+  it.each([
+    ['111111', 'repeated'],
+    ['0000', 'repeated'],
+    ['123456', 'sequence'],
+    ['654321', 'sequence'],
+    ['7890', 'sequence'],
+    ['740285', null],
+    ['12345670', null],
+  ])('%s → %s', (pin, reason) => {
+    expect(weakPinReason(pin)).toBe(reason);
   });
 });

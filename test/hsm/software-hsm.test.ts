@@ -209,3 +209,45 @@ describe('the LMK', () => {
     expect(inspect(lmk)).toBe(`Lmk(${lmk.id})`);
   });
 });
+
+describe('PANs at rest and operator passwords', () => {
+  it('protects a PAN as keyed hash, ciphertext and masked form', () => {
+    const a = hsm.protectPan('6224242900000113');
+    const b = hsm.protectPan('6224242900000113');
+    expect(a.masked).toBe('622424******0113');
+    expect(a.hash).toBe(b.hash);
+    expect(a.hash).toBe(hsm.panHash('6224242900000113'));
+    expect(a.ciphertext).not.toBe(b.ciphertext);
+    expect(a.ciphertext + a.hash).not.toContain('6224242900000113');
+    expect(new SoftwareHsm(lmkFromBytes(randomBytes(32))).panHash('6224242900000113')).not.toBe(a.hash);
+  });
+
+  it('verifies the §10.2 operator password block against an argon2id hash', async () => {
+    const pik = (await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, hex(PIK))).key;
+    const hash = await hsm.hashPassword('123456');
+    expect(hash).toMatch(/^\$argon2id\$/);
+    const input = { account: '000030000001', block: hex('DFB27320502A595C'), under: { key: pik, format: 0 as const } };
+    expect(await hsm.verifyPasswordBlock(input, hash)).toBe(true);
+    expect(await hsm.verifyPasswordBlock(input, await hsm.hashPassword('123457'))).toBe(false);
+  });
+
+  it('takes the §10.3 new password block only when it follows the rules', async () => {
+    const pik = (await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, hex(PIK))).key;
+    const block = (pin: string) => tdesEcb(hex(PIK)).encrypt(Buffer.from(xorBlock(pin), 'hex'));
+    const xorBlock = (pin: string) => {
+      const field = Buffer.from(`0${pin.length}${pin}`.padEnd(16, 'F'), 'hex');
+      const account = Buffer.from('0000000030000001', 'hex');
+      return Buffer.from(field.map((b, i) => b ^ account[i]!)).toString('hex');
+    };
+    expect(up(block('740285'))).toBe('C239A2AE7CFF2C3F');
+    const under = { key: pik, format: 0 as const };
+    const current = await hsm.hashPassword('123456');
+    const ok = await hsm.newPasswordFromBlock({ account: '000030000001', block: hex('C239A2AE7CFF2C3F'), under }, { length: 6, previousHashes: [current] });
+    expect(ok.ok).toBe(true);
+    const reuse = await hsm.newPasswordFromBlock({ account: '000030000001', block: block('123456'), under }, { length: 6, previousHashes: [current] });
+    expect(reuse).toEqual({ ok: false, reason: 'weak' });
+    const old = await hsm.hashPassword('740285');
+    expect(await hsm.newPasswordFromBlock({ account: '000030000001', block: block('740285'), under }, { length: 6, previousHashes: [current, old] })).toEqual({ ok: false, reason: 'reused' });
+    expect(await hsm.newPasswordFromBlock({ account: '000030000001', block: block('7402'), under }, { length: 6, previousHashes: [] })).toEqual({ ok: false, reason: 'length' });
+  });
+});
