@@ -42,3 +42,13 @@ export {
 export { luhnCheckDigit, luhnValid } from './luhn.js';
 export { checkIdNumber, idNumberCheckCharacter, type IdNumberResult } from './id-number.js';
 export { generateTdesKey, hasOddParity, isWeakDesKey, withOddParity } from './key-rules.js';
+export {
+  activationAad,
+  activationInfo,
+  activationKey,
+  buildActivationRequest,
+  openTmk,
+  parseActivationRequest,
+  sealTmk,
+  type ActivationRequest,
+} from './activation.js';

@@ -81,6 +81,8 @@ export interface Hsm {
   generateMac(key: KeyBlock, algorithm: MacAlgorithm, data: Uint8Array, padding?: 1 | 2): Promise<Buffer>;
   verifyMac(key: KeyBlock, algorithm: MacAlgorithm, data: Uint8Array, mac: Uint8Array, padding?: 1 | 2): Promise<boolean>;
 
+  /** Whether a PIN block decodes under its key and format (protocol §7 step 13: otherwise 99). */
+  checkPinBlock(input: PinInput): Promise<boolean>;
   /** Re-enciphers a PIN block under another key and/or format without exposing the PIN. */
   translatePin(input: PinInput, to: PinBlockRef & { readonly pan?: string }): Promise<Buffer>;
   /** The PIN's Visa PVV, for setting a PIN from a PIN block (PIN change, issuance). */
@@ -96,6 +98,12 @@ export interface Hsm {
 
   /** PIN block from a DUKPT terminal (TDES: format 0, 10-byte KSN; AES: format 4, 12-byte KSN) re-enciphered under `to`. */
   translateDukptPin(bdk: KeyBlock, ksn: Uint8Array, input: PinOwner & { readonly block: Uint8Array }, to: PinBlockRef): Promise<Buffer>;
+
+  /**
+   * Terminal activation (protocol §10.1): a new TMK under the LMK, and response field 62 carrying
+   * it under the ECDH-derived key. Throws HsmError `invalid_input` for a public key off the curve.
+   */
+  activateTerminal(request: { readonly tid: string; readonly mid: string; readonly request62: Uint8Array; readonly terminalPublicKey: Uint8Array }): Promise<{ readonly tmk: KeyWithCheck; readonly response62: Buffer }>;
 
   /** PANs at rest: only ever this (keys derived from the LMK inside the module). */
   protectPan(pan: string): ProtectedPan;

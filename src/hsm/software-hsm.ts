@@ -1,9 +1,13 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createECDH, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash as argon2Hash, verify as argon2Verify, Algorithm } from '@node-rs/argon2';
 import {
+  activationAad,
+  activationInfo,
+  activationKey,
   aesEcb,
-
   cardVerificationValue,
+  sealTmk,
+  tdesKcv,
   cmacWith,
   cupEcbMacWith,
   CryptoInputError,
@@ -233,6 +237,16 @@ export class SoftwareHsm implements Hsm {
     return key.cipher.encrypt(encodeClearPinBlock(to.format, pin, to.format === 1 ? undefined : this.account(owner)));
   }
 
+  async checkPinBlock(input: PinInput): Promise<boolean> {
+    try {
+      this.openPin(input);
+      return true;
+    } catch (err) {
+      if (err instanceof CryptoInputError && err.code === 'pin_block_invalid') return false;
+      throw err;
+    }
+  }
+
   async translatePin(input: PinInput, to: PinBlockRef & { readonly pan?: string }): Promise<Buffer> {
     const pin = this.openPin(input);
     const owner: PinOwner = to.pan !== undefined ? { pan: to.pan } : input;
@@ -314,6 +328,26 @@ export class SoftwareHsm implements Hsm {
       pin = decipherFormat4(aesEcb(keys.pinKey), Buffer.from(input.block), input.pan);
     }
     return this.sealPin(pin, to, input);
+  }
+
+  // ---- terminal activation ----
+
+  async activateTerminal(request: { tid: string; mid: string; request62: Uint8Array; terminalPublicKey: Uint8Array }): Promise<{ tmk: KeyWithCheck; response62: Buffer }> {
+    const ecdh = createECDH('prime256v1');
+    const hostPublic = ecdh.generateKeys();
+    let shared: Buffer;
+    try {
+      shared = ecdh.computeSecret(request.terminalPublicKey);
+    } catch {
+      throw new HsmError('invalid_input', 'the terminal public key is not a P-256 point');
+    }
+    const key = activationKey(shared, activationInfo(request.tid, request.mid, request.request62, hostPublic));
+    const clear = generateTdesKey(16);
+    const nonce = randomBytes(12);
+    const { ciphertext, tag } = sealTmk(key, nonce, clear, activationAad(request.tid, request.mid));
+    const kcv = tdesKcv(clear, 4);
+    const tmk = this.admit({ algorithm: 'tdes', length: 16, usage: 'tmk' }, clear);
+    return { tmk, response62: Buffer.concat([Buffer.from([0x01]), hostPublic, nonce, ciphertext, tag, kcv]) };
   }
 
   // ---- PANs at rest ----

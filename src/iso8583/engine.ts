@@ -46,6 +46,11 @@ export interface Dialect {
   field(number: number): FieldSpec | undefined;
   /** Decodes one message occupying exactly `buf[start, end)`. */
   unpack(buf: Buffer, start?: number, end?: number): IsoMessage;
+  /**
+   * Decodes as far as the input allows: the fields before the first error, and the error. For a
+   * host that must answer a malformed request when it can still read its MTI, STAN and terminal ID.
+   */
+  unpackPartial(buf: Buffer, start?: number, end?: number): { readonly message?: IsoMessage; readonly error?: Iso8583Error };
   pack(message: IsoMessage): Buffer;
 }
 
@@ -379,10 +384,9 @@ export function compileDialect(spec: DialectSpec): Dialect {
     r.pos += bitmapSize;
   };
 
-  const unpack = (buf: Buffer, start = 0, end = buf.length): IsoMessage => {
-    if (start < 0 || end > buf.length || start > end) throw new RangeError('unpack range outside the buffer');
-    const r: Reader = { buf, pos: start, end, base: start };
+  const decodeInto = (r: Reader, into: (message: IsoMessage) => void): IsoMessage => {
     const message = new IsoMessage(readMti(r));
+    into(message);
     const bitmap = new Uint8Array(16);
     const bitmapAt = r.pos;
     readBitmap(r, bitmap, 0);
@@ -404,8 +408,25 @@ export function compileDialect(spec: DialectSpec): Dialect {
         message.setDecoded(n, codec.unpack(r));
       }
     }
-    if (r.pos !== end) fail('trailing_bytes', FIELD_MAX, r, r.pos, `the message to end after its last field (${end - r.pos} byte(s) left)`);
+    if (r.pos !== r.end) fail('trailing_bytes', FIELD_MAX, r, r.pos, `the message to end after its last field (${r.end - r.pos} byte(s) left)`);
     return message;
+  };
+
+  const reader = (buf: Buffer, start: number, end: number): Reader => {
+    if (start < 0 || end > buf.length || start > end) throw new RangeError('unpack range outside the buffer');
+    return { buf, pos: start, end, base: start };
+  };
+
+  const unpack = (buf: Buffer, start = 0, end = buf.length): IsoMessage => decodeInto(reader(buf, start, end), () => {});
+
+  const unpackPartial = (buf: Buffer, start = 0, end = buf.length): { message?: IsoMessage; error?: Iso8583Error } => {
+    let partial: IsoMessage | undefined;
+    try {
+      return { message: decodeInto(reader(buf, start, end), (m) => (partial = m)) };
+    } catch (error) {
+      if (error instanceof Iso8583Error) return { ...(partial ? { message: partial } : {}), error };
+      throw error;
+    }
   };
 
   const pack = (message: IsoMessage): Buffer => {
@@ -434,6 +455,7 @@ export function compileDialect(spec: DialectSpec): Dialect {
     spec,
     field: (n) => spec.fields[n],
     unpack,
+    unpackPartial,
     pack,
   };
 }

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Hsm } from '../hsm/index.js';
+import type { IssuerSimulator } from '../issuer/index.js';
+import type { Merchant, Terminal } from '../merchants/index.js';
+import type { Store } from '../store/index.js';
+import type { CatalogueEntry } from './catalogue.js';
+import type { LocalTime } from './clock.js';
+import type { HostConfig } from './config.js';
+import type { HostMetrics } from './metrics.js';
+import type { Request } from './request.js';
+import type { RrnGenerator } from './rrn.js';
+
+/** What every step can reach. */
+export interface HostDeps {
+  readonly store: Store;
+  readonly hsm: Hsm;
+  readonly issuer: IssuerSimulator;
+  readonly config: HostConfig;
+  readonly log: Logger;
+  readonly metrics: HostMetrics;
+  readonly rrn: RrnGenerator;
+  /** runs `work` after any request with the same key still in flight has finished */
+  serialize<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
+/** Card data from field 2/14 or from (deciphered) track 2. Clear only in memory, never logged. */
+export interface CardInput {
+  readonly pan: string;
+  readonly expiry?: string;
+  readonly serviceCode?: string;
+}
+
+/** The state of one request after §7 steps 1–8. */
+export interface Ctx {
+  readonly deps: HostDeps;
+  readonly req: Request;
+  readonly entry: CatalogueEntry;
+  readonly terminal: Terminal;
+  readonly merchant: Merchant;
+  readonly now: number;
+  readonly local: LocalTime;
+  readonly macVerified: boolean;
+  readonly card?: CardInput;
+  /** whether the link is TLS, and the peer is loopback (activation rules, §10.1) */
+  readonly link: LinkInfo;
+}
+
+export interface LinkInfo {
+  readonly remote: string;
+  readonly tls: boolean;
+  readonly loopback: boolean;
+}

@@ -1,0 +1,146 @@
+import { verify as argon2Verify } from '@node-rs/argon2';
+import { parseActivationRequest } from '../crypto/index.js';
+import { appendAudit } from '../audit/index.js';
+import { HsmError } from '../hsm/index.js';
+import { operator, operatorPasswordLength, operatorRole, terminalById, updateOperator, updateTerminal, type Operator } from '../merchants/index.js';
+import { RC } from './catalogue.js';
+import type { Ctx } from './context.js';
+import type { ManagementResult } from './management.js';
+import { reply } from './management.js';
+
+/**
+ * posgate extensions (protocol §10): 901 activation with remote TMK loading, 902 operator
+ * verification, 903 operator password change. Slow checks (argon2id) run outside any database
+ * transaction; the counters, locks and audit entries they lead to are written in one unit.
+ */
+
+/** A hash to spend the same time on when there is nothing to compare with, so timing tells nothing. */
+let dummyHash: Promise<string> | undefined;
+
+export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
+  const { deps, terminal, req, link } = ctx;
+  if (!/^[0-9]{8}$/.test(terminal.tid)) return { reply: reply(ctx, RC.formatError) };
+  const audit = (outcome: 'success' | 'failure', reason: string) =>
+    deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome, detail: { reason, remote: link.remote } }, ctx.now));
+  if (deps.config.activationRequireTls && !link.tls && !link.loopback) {
+    await audit('failure', 'no_tls');
+    return { reply: reply(ctx, RC.securityViolation) };
+  }
+  const field62 = req.bytes(62)!;
+  const parsed = parseActivationRequest(field62);
+  if (!parsed) return { reply: reply(ctx, RC.formatError) };
+  if (terminal.activation_failures >= deps.config.activationTriesMax) {
+    await audit('failure', 'locked');
+    return { reply: reply(ctx, RC.pinTriesExceeded) };
+  }
+  const hash = terminal.activation_code_hash;
+  const codeOk = hash !== null && (await argon2Verify(hash, parsed.code).catch(() => false));
+  const valid = codeOk && terminal.activation_expires_at !== null && terminal.activation_expires_at > ctx.now && (terminal.activation_serial === null || terminal.activation_serial === parsed.serial);
+  if (!valid) {
+    const failures = terminal.activation_failures + 1;
+    await deps.store.transact(async (trx) => {
+      await updateTerminal(trx, terminal.id, { activation_failures: failures });
+      await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'failure', detail: { reason: 'code', failures } }, ctx.now);
+    });
+    return { reply: reply(ctx, failures >= deps.config.activationTriesMax ? RC.pinTriesExceeded : RC.wrongPin) };
+  }
+  let result;
+  try {
+    result = await deps.hsm.activateTerminal({ tid: terminal.tid, mid: ctx.merchant.mid, request62: field62, terminalPublicKey: parsed.publicKey });
+  } catch (err) {
+    if (err instanceof HsmError && err.code === 'invalid_input') return { reply: reply(ctx, RC.formatError) };
+    throw err;
+  }
+  await deps.store.transact(async (trx) => {
+    await updateTerminal(trx, terminal.id, {
+      tmk: result.tmk.key,
+      pik: null,
+      mak: null,
+      tdk: null,
+      serial: parsed.serial,
+      activation_code_hash: null,
+      activation_expires_at: null,
+      activation_failures: 0,
+      sign_in_required: 1,
+      supervisor_check: 'host',
+    });
+    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'success', detail: { serial: parsed.serial, tmk_kcv: result.tmk.kcv } }, ctx.now);
+  });
+  const after = (await terminalById(deps.store.db, terminal.id))!;
+  return { reply: reply(ctx, RC.approved, { 62: result.response62 }), terminal: after };
+}
+
+type PasswordCheck = { ok: true; op: Operator } | { ok: false; rc: string };
+
+/** The old-password check shared by 902 and 903 (§10.2): 99, 75, 55, or the operator. */
+async function checkOperatorPassword(ctx: Ctx, action: string): Promise<PasswordCheck> {
+  const { deps, terminal, req } = ctx;
+  const no = req.operatorNo;
+  const op = no === undefined ? undefined : await operator(deps.store.db, terminal.id, no);
+  const input = { account: `0000${terminal.tid}`, block: req.bytes(52)!, under: { key: terminal.pik!, format: 0 as const } };
+  if (!(await deps.hsm.checkPinBlock(input))) return { ok: false, rc: RC.pinFormatError };
+  if (op && op.locked_until !== null && (op.locked_until === 0 || op.locked_until > ctx.now)) {
+    await deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no}`, outcome: 'failure', detail: { reason: 'locked' } }, ctx.now));
+    return { ok: false, rc: RC.pinTriesExceeded };
+  }
+  dummyHash ??= deps.hsm.hashPassword('posgate-timing-equaliser');
+  const verified = await deps.hsm.verifyPasswordBlock(input, op?.password_hash ?? (await dummyHash));
+  if (!op || !verified) {
+    let locked = false;
+    await deps.store.transact(async (trx) => {
+      if (op) {
+        const current = (await operator(trx, terminal.id, op.no))!;
+        const failures = current.failures + 1;
+        locked = failures >= deps.config.operatorTriesMax;
+        const lockMinutes = deps.config.operatorLockMinutes;
+        await updateOperator(trx, terminal.id, op.no, { failures: locked ? 0 : failures, locked_until: locked ? (lockMinutes === 0 ? 0 : ctx.now + lockMinutes * 60_000) : null, updated_at: ctx.now });
+      }
+      await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no ?? '??'}`, outcome: 'failure', detail: { reason: op ? 'wrong_password' : 'unknown_operator', locked } }, ctx.now);
+    });
+    return { ok: false, rc: locked ? RC.pinTriesExceeded : RC.wrongPin };
+  }
+  return { ok: true, op };
+}
+
+export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> {
+  const { deps, terminal } = ctx;
+  if (!/^[0-9]{8}$/.test(terminal.tid)) return { reply: reply(ctx, RC.formatError, echo63(ctx)) };
+  const check = await checkOperatorPassword(ctx, 'operator.verify');
+  if (!check.ok) return { reply: reply(ctx, check.rc, echo63(ctx)) };
+  await deps.store.transact(async (trx) => {
+    await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
+    if (check.op.no === '00') {
+      const expires = ctx.now + deps.config.operatorGrantSeconds * 1000;
+      await trx.insertInto('supervisor_grants').values({ terminal_id: terminal.id, expires_at: expires }).onConflict((oc) => oc.column('terminal_id').doUpdateSet({ expires_at: expires })).execute();
+    }
+    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'operator.verify', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: 'success', detail: { grant: check.op.no === '00' } }, ctx.now);
+  });
+  return { reply: reply(ctx, RC.approved, echo63(ctx)) };
+}
+
+export async function handleOperatorPassword(ctx: Ctx): Promise<ManagementResult> {
+  const { deps, terminal, req } = ctx;
+  if (!/^[0-9]{8}$/.test(terminal.tid)) return { reply: reply(ctx, RC.formatError, echo63(ctx)) };
+  const newBlock = req.bytes(62)!;
+  if (newBlock.length !== 8) return { reply: reply(ctx, RC.formatError, echo63(ctx)) };
+  const newInput = { account: `0000${terminal.tid}`, block: newBlock, under: { key: terminal.pik!, format: 0 as const } };
+  if (!(await deps.hsm.checkPinBlock(newInput))) return { reply: reply(ctx, RC.pinFormatError, echo63(ctx)) };
+  const check = await checkOperatorPassword(ctx, 'operator.password_change');
+  if (!check.ok) return { reply: reply(ctx, check.rc, echo63(ctx)) };
+  const history = JSON.parse(check.op.password_history) as string[];
+  const result = await deps.hsm.newPasswordFromBlock(newInput, { length: operatorPasswordLength(operatorRole(check.op.no)), previousHashes: [check.op.password_hash, ...history.slice(0, 3)] });
+  await deps.store.transact(async (trx) => {
+    if (result.ok) {
+      await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
+    } else {
+      await updateOperator(trx, terminal.id, check.op.no, { failures: 0, updated_at: ctx.now });
+    }
+    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);
+  });
+  return { reply: reply(ctx, result.ok ? RC.approved : RC.invalidTransaction, echo63(ctx)) };
+}
+
+function echo63(ctx: Ctx): Record<number, string> {
+  const f = ctx.req.text(63);
+  return f === undefined ? {} : { 63: f };
+}

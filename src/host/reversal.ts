@@ -1,0 +1,102 @@
+import type { Transaction } from 'kysely';
+import { reverseTransactionPostings } from '../ledger/index.js';
+import { terminalById, type Terminal } from '../merchants/index.js';
+import type { Database, TransactionsTable } from '../store/index.js';
+import { RC } from './catalogue.js';
+import type { Ctx } from './context.js';
+import { echoFields, type Reply } from './reply.js';
+
+type Trx = Transaction<Database>;
+type Txn = TransactionsTable;
+
+/**
+ * Reversals (0400/0410), protocol §8.2: idempotent; a reversal that finds nothing leaves a tombstone
+ * so that an original arriving later is declined (12) and never charged.
+ */
+export async function handleReversal(ctx: Ctx): Promise<{ reply: Reply; terminal: Terminal }> {
+  const { req, terminal, deps } = ctx;
+  const key = `${terminal.id}|${req.batch}|${req.stan}`;
+  const reply = await deps.serialize(key, () => deps.store.transact((trx) => reversalUnit(ctx, trx)));
+  return { reply, terminal: (await terminalById(deps.store.db, terminal.id)) ?? terminal };
+}
+
+async function findByKey(trx: Trx, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {
+  if (batch === undefined || stan === undefined) return undefined;
+  return trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('batch', '=', batch).where('stan', '=', stan).executeTakeFirst();
+}
+
+async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
+  const { req, terminal, deps, now } = ctx;
+  const fields = (rc: string, rrn: string): Reply => ({
+    fields: { ...echoFields(req, true), 12: ctx.local.hhmmss, 13: ctx.local.mmdd, 32: deps.config.acquirerId, 37: rrn, 39: rc },
+    mac: true,
+  });
+  const reason = req.text(39) ?? '';
+  let t = await findByKey(trx, terminal.id, req.batch, req.stan);
+  if (!t && (req.type === '22' || req.type === '10') && req.has(61)) t = await findByKey(trx, terminal.id, req.original.batch, req.original.stan);
+
+  if (!t) {
+    await trx
+      .insertInto('tombstones')
+      .values({ terminal_id: terminal.id, batch: req.batch!, stan: req.stan!, processing_code: req.processingCode!, type: req.type!, amount_fen: req.amountFen, reason, created_at: now })
+      .onConflict((oc) => oc.columns(['terminal_id', 'batch', 'stan']).doNothing())
+      .execute();
+    deps.log.info({ tid: terminal.tid, stan: req.stan, batch: req.batch }, 'reversal for nothing: tombstone recorded');
+    return fields(RC.approved, deps.rrn.next(now));
+  }
+  if (t.processing_code !== req.processingCode || t.type !== req.type) return fields(RC.invalidTransaction, t.rrn);
+  if (t.amount_fen !== req.amountFen) return fields(RC.originalAmountIncorrect, t.rrn);
+  if (t.status === 'reversed') return fields(RC.approved, t.rrn);
+  if (t.response_code !== RC.approved) {
+    await trx.updateTable('transactions').set({ status: 'reversed', reversal_reason: reason, updated_at: now }).where('id', '=', t.id).execute();
+    return fields(RC.approved, t.rrn);
+  }
+  if (t.batch !== terminal.open_batch) return fields(RC.invalidTransaction, t.rrn);
+  if (t.status === 'voided') {
+    await trx.insertInto('alerts').values({ kind: 'reversal_of_voided', terminal_id: terminal.id, merchant_id: t.merchant_id, detail: JSON.stringify({ transaction: t.id, reason }), created_at: now }).execute();
+    return fields(RC.approved, t.rrn);
+  }
+  if (t.status === 'completed') return fields(RC.invalidTransaction, t.rrn); // a completed pre-auth: reverse the completion first
+
+  await undo(ctx, trx, t);
+  await trx.updateTable('transactions').set({ status: 'reversed', reversal_reason: reason, updated_at: now }).where('id', '=', t.id).execute();
+  deps.log.info({ tid: terminal.tid, txn: t.id, type: t.type, reason }, 'transaction reversed');
+  return fields(RC.approved, t.rrn);
+}
+
+/** Undoes the card effect and the ledger posting of an approved transaction. */
+async function undo(ctx: Ctx, trx: Trx, t: Txn): Promise<void> {
+  const { deps, now } = ctx;
+  const card = t.card_id ? await deps.issuer.cardById(trx, t.card_id) : undefined;
+  if (!card) throw new Error(`transaction ${t.id} has no card to reverse against`);
+  const original = t.original_id ? await trx.selectFrom('transactions').selectAll().where('id', '=', t.original_id).executeTakeFirst() : undefined;
+  const status = async (id: string, s: string) => trx.updateTable('transactions').set({ status: s, updated_at: now }).where('id', '=', id).execute();
+  switch (t.type) {
+    case '22': // sale
+      await deps.issuer.credit(trx, card, t.amount_fen);
+      break;
+    case '10': // pre-auth
+      await deps.issuer.releaseHold(trx, card, t.hold_id!);
+      break;
+    case '20': // completion: the pre-auth becomes completable again
+      await deps.issuer.uncomplete(trx, card, t.hold_id!, t.amount_fen);
+      if (original) await status(original.id, 'approved');
+      break;
+    case '23': // sale void: the sale stands again
+      await deps.issuer.debit(trx, card, original!.amount_fen);
+      await status(original!.id, 'approved');
+      break;
+    case '21': // completion void: the completion stands again
+      await deps.issuer.recomplete(trx, card, original!.hold_id!, original!.amount_fen);
+      await status(original!.id, 'approved');
+      if (original!.original_id) await status(original!.original_id, 'completed');
+      break;
+    case '11': // pre-auth void: the hold comes back
+      await deps.issuer.restoreHold(trx, card, original!.hold_id!);
+      await status(original!.id, 'approved');
+      break;
+    default:
+      throw new Error(`type ${t.type} is not reversible`);
+  }
+  await reverseTransactionPostings(trx, t.id, 'reversal', t.id, now);
+}

@@ -1,0 +1,12 @@
+/** The issuer simulator: test cards and issuer answers (a simulator, never a real issuer). */
+export {
+  IssuerSimulator,
+  PIN_TRIES_MAX,
+  type Card,
+  type CardKind,
+  type CardStatus,
+  type IssuerOperation,
+  type IssuerResult,
+  type NewCard,
+  type PinCheck,
+} from './issuer-simulator.js';

@@ -1,0 +1,213 @@
+import { randomInt } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Hsm, KeyBlock, PinInput } from '../hsm/index.js';
+import type { CardsTable, Database, Engine } from '../store/index.js';
+import { newId } from '../store/index.js';
+
+/**
+ * THE ISSUER SIMULATOR. posgate is an acquirer; real authorisation happens at the card issuer.
+ * This module stands in for the issuers so that the platform runs end to end: it keeps test cards
+ * (PAN only as hash + ciphertext + masked form, PIN only as a Visa PVV), their balances or credit
+ * limits, holds for pre-authorisations and a daily PIN try counter, and answers like an issuer
+ * would. It is a complete simulator with its own tests, not a stub; it is never a real issuer.
+ */
+export type CardKind = 'debit' | 'credit';
+export type CardStatus = 'active' | 'lost' | 'stolen' | 'expired' | 'blocked';
+
+export interface NewCard {
+  readonly pan: string;
+  readonly expiry: string; // YYMM
+  readonly serviceCode: string;
+  readonly kind: CardKind;
+  readonly status: CardStatus;
+  /** debit: the funds; credit: the amount already owed */
+  readonly balanceFen: number;
+  readonly creditLimitFen: number;
+  readonly pin: string;
+  readonly pinRequiredWithoutCvm?: boolean;
+  readonly cardOrg?: string;
+  readonly issuerId?: string;
+}
+
+export type Card = CardsTable;
+
+export const PIN_TRIES_MAX = 3;
+
+export type PinCheck = 'ok' | 'wrong' | 'exceeded';
+
+export type IssuerOperation =
+  | { readonly kind: 'purchase'; readonly amountFen: number }
+  | { readonly kind: 'preauth'; readonly amountFen: number }
+  | { readonly kind: 'balance' };
+
+export type IssuerResult =
+  | { readonly approved: true; readonly authCode: string; readonly holdId?: string; readonly availableFen: number }
+  | { readonly approved: false; readonly responseCode: string };
+
+type Trx = Transaction<Database>;
+
+function availableFen(card: Card): number {
+  return card.kind === 'debit' ? card.balance_fen - card.held_fen : card.credit_limit_fen - card.balance_fen - card.held_fen;
+}
+
+/** Spending moves a debit balance down and a credit balance (amount owed) up. */
+function spendDelta(card: Card, amountFen: number): number {
+  return card.kind === 'debit' ? -amountFen : amountFen;
+}
+
+function authCode(): string {
+  return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+
+export class IssuerSimulator {
+  constructor(
+    private readonly hsm: Hsm,
+    private readonly pvk: KeyBlock,
+    private readonly engine: Engine,
+  ) {}
+
+  async issueCard(trx: Trx, card: NewCard, now = Date.now()): Promise<string> {
+    const id = newId('card');
+    const pan = this.hsm.protectPan(card.pan);
+    const pvki = '1';
+    await trx
+      .insertInto('cards')
+      .values({
+        id,
+        pan_hash: pan.hash,
+        pan_enc: pan.ciphertext,
+        pan_masked: pan.masked,
+        expiry: card.expiry,
+        service_code: card.serviceCode,
+        kind: card.kind,
+        status: card.status,
+        balance_fen: card.balanceFen,
+        credit_limit_fen: card.creditLimitFen,
+        held_fen: 0,
+        pvv: await this.hsm.issuePvv(card.pan, card.pin, { pvk: this.pvk, pvki }),
+        pvki,
+        pin_tries: 0,
+        pin_tries_day: '',
+        pin_required_without_cvm: card.pinRequiredWithoutCvm === false ? 0 : 1,
+        card_org: card.cardOrg ?? 'CUP',
+        issuer_id: card.issuerId ?? '01020000',
+        created_at: now,
+      })
+      .execute();
+    return id;
+  }
+
+  /** The card by PAN hash, locked for this transaction on PostgreSQL. */
+  async findCard(trx: Trx, panHash: string): Promise<Card | undefined> {
+    let q = trx.selectFrom('cards').selectAll().where('pan_hash', '=', panHash);
+    if (this.engine === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async cardById(trx: Trx, id: string): Promise<Card | undefined> {
+    let q = trx.selectFrom('cards').selectAll().where('id', '=', id);
+    if (this.engine === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  /** Card checks of protocol §7 step 14 (after Luhn): lost 41, stolen 43, expired 54. */
+  cardStatusCode(card: Card, requestExpiry: string | undefined, currentYymm: string): string | null {
+    if (card.status === 'lost') return '41';
+    if (card.status === 'stolen') return '43';
+    if (card.status === 'expired' || card.expiry < currentYymm || (requestExpiry !== undefined && requestExpiry < currentYymm)) return '54';
+    return null;
+  }
+
+  /**
+   * Verifies a PIN against the card's PVV, counting wrong tries per day: when the day's wrong
+   * tries already reached the limit → exceeded (75), a wrong PIN → wrong (55) or, at the attempt
+   * that reaches the limit, exceeded; a correct PIN resets the count.
+   */
+  async verifyPin(trx: Trx, card: Card, input: PinInput, day: string): Promise<PinCheck> {
+    const tries = card.pin_tries_day === day ? card.pin_tries : 0;
+    if (tries >= PIN_TRIES_MAX) return 'exceeded';
+    const ok = await this.hsm.verifyPvv(input, { pvk: this.pvk, pvki: card.pvki, pvv: card.pvv });
+    const next = ok ? 0 : tries + 1;
+    if (next !== card.pin_tries || day !== card.pin_tries_day) {
+      await trx.updateTable('cards').set({ pin_tries: next, pin_tries_day: day }).where('id', '=', card.id).execute();
+    }
+    if (ok) return 'ok';
+    return next >= PIN_TRIES_MAX ? 'exceeded' : 'wrong';
+  }
+
+  /** Whether the issuer insists on a PIN when none came and the acquirer did not apply password-free rules. */
+  requiresPin(card: Card): boolean {
+    return card.kind === 'debit' || card.pin_required_without_cvm === 1;
+  }
+
+  async authorize(trx: Trx, card: Card, operation: IssuerOperation, now = Date.now()): Promise<IssuerResult> {
+    if (card.status === 'blocked') return { approved: false, responseCode: '62' };
+    const available = availableFen(card);
+    if (operation.kind === 'balance') return { approved: true, authCode: authCode(), availableFen: available };
+    if (operation.amountFen > available) return { approved: false, responseCode: '51' };
+    if (operation.kind === 'purchase') {
+      await this.adjust(trx, card, spendDelta(card, operation.amountFen), 0);
+      return { approved: true, authCode: authCode(), availableFen: available - operation.amountFen };
+    }
+    const holdId = newId('hold');
+    await trx.insertInto('card_holds').values({ id: holdId, card_id: card.id, amount_fen: operation.amountFen, status: 'held', created_at: now }).execute();
+    await this.adjust(trx, card, 0, operation.amountFen);
+    return { approved: true, authCode: authCode(), holdId, availableFen: available - operation.amountFen };
+  }
+
+  /** Completion of a pre-authorisation: the hold goes, the completion amount is spent (may exceed the hold). */
+  async complete(trx: Trx, card: Card, holdId: string, amountFen: number): Promise<IssuerResult> {
+    const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirst();
+    if (!hold || hold.status !== 'held') return { approved: false, responseCode: '12' };
+    if (amountFen > availableFen(card) + hold.amount_fen) return { approved: false, responseCode: '51' };
+    await trx.updateTable('card_holds').set({ status: 'completed' }).where('id', '=', holdId).execute();
+    await this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
+    return { approved: true, authCode: authCode(), availableFen: availableFen(card) + hold.amount_fen - amountFen };
+  }
+
+  /** Undoes a completion (completion void or reversal): the amount comes back and the hold is restored. */
+  async uncomplete(trx: Trx, card: Card, holdId: string, amountFen: number): Promise<void> {
+    const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
+    await trx.updateTable('card_holds').set({ status: 'held' }).where('id', '=', holdId).execute();
+    await this.adjust(trx, card, -spendDelta(card, amountFen), hold.amount_fen);
+  }
+
+  /** Completes a hold again without re-checking funds (a reversed completion void puts back what was). */
+  async recomplete(trx: Trx, card: Card, holdId: string, amountFen: number): Promise<void> {
+    const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
+    await trx.updateTable('card_holds').set({ status: 'completed' }).where('id', '=', holdId).execute();
+    await this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
+  }
+
+  /** Releases a pre-authorisation hold (pre-auth void or reversal). */
+  async releaseHold(trx: Trx, card: Card, holdId: string): Promise<void> {
+    const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
+    if (hold.status !== 'held') return;
+    await trx.updateTable('card_holds').set({ status: 'released' }).where('id', '=', holdId).execute();
+    await this.adjust(trx, card, 0, -hold.amount_fen);
+  }
+
+  /** Restores a released hold (a reversed pre-auth void). */
+  async restoreHold(trx: Trx, card: Card, holdId: string): Promise<void> {
+    const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
+    if (hold.status !== 'released') return;
+    await trx.updateTable('card_holds').set({ status: 'held' }).where('id', '=', holdId).execute();
+    await this.adjust(trx, card, 0, hold.amount_fen);
+  }
+
+  /** Money back to the card: a refund, a void or a reversal of a purchase. */
+  async credit(trx: Trx, card: Card, amountFen: number): Promise<void> {
+    await this.adjust(trx, card, -spendDelta(card, amountFen), 0);
+  }
+
+  /** Spends again what a reversed void had given back. */
+  async debit(trx: Trx, card: Card, amountFen: number): Promise<void> {
+    await this.adjust(trx, card, spendDelta(card, amountFen), 0);
+  }
+
+  private async adjust(trx: Trx, card: Card, balanceDelta: number, heldDelta: number): Promise<void> {
+    card.balance_fen += balanceDelta;
+    card.held_fen += heldDelta;
+    await trx.updateTable('cards').set({ balance_fen: card.balance_fen, held_fen: card.held_fen }).where('id', '=', card.id).execute();
+  }
+}

@@ -1,0 +1,2 @@
+/** Merchants, terminals and operators: their records and rules. */
+export * from './merchants.js';

@@ -1,0 +1,235 @@
+import type { Kysely, Transaction, Updateable } from 'kysely';
+import { ensureMerchantAccounts } from '../ledger/index.js';
+import type { KeyBlock } from '../hsm/index.js';
+import type { Database, MerchantsTable, OperatorsTable, TerminalsTable } from '../store/index.js';
+import { newId } from '../store/index.js';
+
+/** Merchants, their terminals and the terminals' operators. */
+type Db = Kysely<Database> | Transaction<Database>;
+
+export type Merchant = MerchantsTable;
+/** A terminal row, its keys typed as the LMK-wrapped key blocks they are. */
+export type Terminal = Omit<TerminalsTable, 'tmk' | 'pik' | 'mak' | 'tdk'> & {
+  tmk: KeyBlock | null;
+  pik: KeyBlock | null;
+  mak: KeyBlock | null;
+  tdk: KeyBlock | null;
+};
+export type Operator = OperatorsTable;
+
+/** Password-free (QPS, 小额免密免签) settings of a merchant, protocol §9. */
+export interface PasswordFreeSettings {
+  readonly enabled: boolean;
+  readonly maxAmountFen: number;
+  readonly windowStart: string; // HHMM, merchant-local
+  readonly windowEnd: string;
+  readonly dailyAmountFen: number;
+  readonly dailyCount: number;
+  readonly entryModes: readonly string[];
+  readonly cdcvm: boolean;
+  readonly noSignature: boolean;
+  readonly noSignatureLimitFen: number;
+  readonly declineCode: string;
+  readonly binBlacklist: readonly string[];
+}
+
+export const PASSWORD_FREE_DEFAULTS: PasswordFreeSettings = {
+  enabled: true,
+  maxAmountFen: 100_000,
+  windowStart: '0900',
+  windowEnd: '2200',
+  dailyAmountFen: 300_000,
+  dailyCount: 10,
+  entryModes: ['07', '98'],
+  cdcvm: true,
+  noSignature: true,
+  noSignatureLimitFen: 100_000,
+  declineCode: '55',
+  binBlacklist: [],
+};
+
+export const DEFAULT_FEE_RATE_PPM = 6_000; // 0.60 %
+export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
+
+export function passwordFreeOf(m: Merchant): PasswordFreeSettings {
+  return {
+    enabled: m.qps_enabled === 1,
+    maxAmountFen: m.qps_max_amount_fen,
+    windowStart: m.qps_window_start,
+    windowEnd: m.qps_window_end,
+    dailyAmountFen: m.qps_daily_amount_fen,
+    dailyCount: m.qps_daily_count,
+    entryModes: m.qps_entry_modes.split(',').filter(Boolean),
+    cdcvm: m.qps_cdcvm === 1,
+    noSignature: m.qps_no_signature === 1,
+    noSignatureLimitFen: m.qps_no_signature_limit_fen,
+    declineCode: m.qps_decline_code,
+    binBlacklist: m.qps_bin_blacklist.split(',').filter(Boolean),
+  };
+}
+
+function passwordFreeColumns(s: PasswordFreeSettings) {
+  return {
+    qps_enabled: s.enabled ? 1 : 0,
+    qps_max_amount_fen: s.maxAmountFen,
+    qps_window_start: s.windowStart,
+    qps_window_end: s.windowEnd,
+    qps_daily_amount_fen: s.dailyAmountFen,
+    qps_daily_count: s.dailyCount,
+    qps_entry_modes: s.entryModes.join(','),
+    qps_cdcvm: s.cdcvm ? 1 : 0,
+    qps_no_signature: s.noSignature ? 1 : 0,
+    qps_no_signature_limit_fen: s.noSignatureLimitFen,
+    qps_decline_code: s.declineCode,
+    qps_bin_blacklist: s.binBlacklist.join(','),
+  };
+}
+
+export interface NewMerchant {
+  readonly mid: string;
+  readonly name: string;
+  readonly mcc: string;
+  readonly timezone?: string;
+  readonly feeRatePpm?: number;
+  readonly passwordFree?: Partial<PasswordFreeSettings>;
+}
+
+export async function createMerchant(trx: Transaction<Database>, m: NewMerchant, now = Date.now()): Promise<Merchant> {
+  if (!/^[\x21-\x7e]{1,15}$/.test(m.mid)) throw new RangeError('a merchant ID (field 42) is 1–15 printable characters');
+  const row: Merchant = {
+    id: newId('mch'),
+    mid: m.mid,
+    name: m.name,
+    status: 'active',
+    timezone: m.timezone ?? DEFAULT_TIMEZONE,
+    mcc: m.mcc,
+    fee_rate_ppm: m.feeRatePpm ?? DEFAULT_FEE_RATE_PPM,
+    refund_over_limit_code: '61',
+    ...passwordFreeColumns({ ...PASSWORD_FREE_DEFAULTS, ...m.passwordFree }),
+    qps_version: 1,
+    created_at: now,
+  };
+  await trx.insertInto('merchants').values(row).execute();
+  await ensureMerchantAccounts(trx, row.id);
+  return row;
+}
+
+/** Changes the password-free settings and bumps their version, so terminals are told to re-download (§9.3). */
+export async function setPasswordFree(trx: Transaction<Database>, merchantId: string, settings: PasswordFreeSettings): Promise<void> {
+  const current = await trx.selectFrom('merchants').select('qps_version').where('id', '=', merchantId).executeTakeFirstOrThrow();
+  await trx
+    .updateTable('merchants')
+    .set({ ...passwordFreeColumns(settings), qps_version: current.qps_version + 1 })
+    .where('id', '=', merchantId)
+    .execute();
+}
+
+export async function merchantById(db: Db, id: string): Promise<Merchant | undefined> {
+  return db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function merchantByMid(db: Db, mid: string): Promise<Merchant | undefined> {
+  return db.selectFrom('merchants').selectAll().where('mid', '=', mid).executeTakeFirst();
+}
+
+export interface NewTerminal {
+  readonly merchantId: string;
+  readonly tid: string;
+  readonly serial?: string;
+  readonly model?: string;
+  readonly name?: string;
+  readonly supervisorCheck?: 'host' | 'terminal';
+}
+
+export async function createTerminal(trx: Transaction<Database>, t: NewTerminal, now = Date.now()): Promise<Terminal> {
+  if (!/^[0-9]{8}$/.test(t.tid)) throw new RangeError('posgate terminal IDs are 8 decimal digits');
+  const row: Terminal = {
+    id: newId('trm'),
+    tid: t.tid,
+    merchant_id: t.merchantId,
+    serial: t.serial ?? null,
+    model: t.model ?? 'posgate-soft',
+    name: t.name ?? t.tid,
+    status: 'active',
+    tmk: null,
+    pik: null,
+    mak: null,
+    tdk: null,
+    open_batch: 1,
+    last_closed_batch: null,
+    supervisor_check: t.supervisorCheck ?? 'terminal',
+    software_version: null,
+    last_seen_at: null,
+    qps_version_held: 0,
+    sign_in_required: 0,
+    activation_code_hash: null,
+    activation_expires_at: null,
+    activation_serial: null,
+    activation_failures: 0,
+    created_at: now,
+  };
+  await trx.insertInto('terminals').values(row).execute();
+  await trx.insertInto('batches').values({ terminal_id: row.id, batch: 1, status: 'open', opened_at: now, closed_at: null, settlement_response: null, balanced: null }).execute();
+  return row;
+}
+
+export async function terminalByTid(db: Db, tid: string): Promise<Terminal | undefined> {
+  return (await db.selectFrom('terminals').selectAll().where('tid', '=', tid).executeTakeFirst()) as Terminal | undefined;
+}
+
+export async function terminalById(db: Db, id: string): Promise<Terminal | undefined> {
+  return (await db.selectFrom('terminals').selectAll().where('id', '=', id).executeTakeFirst()) as Terminal | undefined;
+}
+
+export type TerminalPatch = Omit<Updateable<TerminalsTable>, 'id' | 'tid' | 'merchant_id' | 'created_at'>;
+
+export async function updateTerminal(db: Db, id: string, patch: TerminalPatch): Promise<void> {
+  await db.updateTable('terminals').set(patch).where('id', '=', id).execute();
+}
+
+export type OperatorRole = 'admin' | 'supervisor' | 'cashier';
+
+/** 99 system administrator (8 digits), 00 supervisor (6), 01–98 cashiers (4). */
+export function operatorRole(no: string): OperatorRole {
+  if (no === '99') return 'admin';
+  if (no === '00') return 'supervisor';
+  return 'cashier';
+}
+
+export function operatorPasswordLength(role: OperatorRole): number {
+  return role === 'admin' ? 8 : role === 'supervisor' ? 6 : 4;
+}
+
+export async function putOperator(trx: Transaction<Database>, terminalId: string, no: string, passwordHash: string, mustChange: boolean, now = Date.now()): Promise<void> {
+  if (!/^[0-9]{2}$/.test(no)) throw new RangeError('operator numbers are 2 digits');
+  await trx
+    .insertInto('operators')
+    .values({ terminal_id: terminalId, no, role: operatorRole(no), password_hash: passwordHash, password_history: '[]', must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, updated_at: now })
+    .onConflict((oc) => oc.columns(['terminal_id', 'no']).doUpdateSet({ password_hash: passwordHash, must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, updated_at: now }))
+    .execute();
+}
+
+export async function operator(db: Db, terminalId: string, no: string): Promise<Operator | undefined> {
+  return db.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no).executeTakeFirst();
+}
+
+export async function updateOperator(db: Db, terminalId: string, no: string, patch: Partial<Pick<Operator, 'password_hash' | 'password_history' | 'must_change' | 'failures' | 'locked_until' | 'updated_at'>>): Promise<void> {
+  await db.updateTable('operators').set(patch).where('terminal_id', '=', terminalId).where('no', '=', no).execute();
+}
+
+/**
+ * A one-time activation code for a terminal (protocol §10.1): 12 digits, valid 24 hours, bound to
+ * the serial number when one is given; issuing a new code voids the previous one. Only its
+ * argon2id hash is stored; the code is returned once, to be shown to the installer.
+ */
+export async function issueActivationCode(trx: Transaction<Database>, hashPassword: (clear: string) => Promise<string>, terminalId: string, serial: string | null, ttlMs = 24 * 3600_000, now = Date.now()): Promise<string> {
+  const { randomInt } = await import('node:crypto');
+  let code = '';
+  for (let i = 0; i < 12; i++) code += String(randomInt(0, 10));
+  await trx
+    .updateTable('terminals')
+    .set({ activation_code_hash: await hashPassword(code), activation_expires_at: now + ttlMs, activation_serial: serial, activation_failures: 0 })
+    .where('id', '=', terminalId)
+    .execute();
+  return code;
+}
