@@ -102,7 +102,7 @@ async function signIn(ctx: Ctx): Promise<ManagementResult> {
   }
   await deps.store.transact(async (trx) => {
     await updateTerminal(trx, terminal.id, { pik: pik.key, mak: mak.key, tdk: tdk?.key ?? null, sign_in_required: 0, last_seen_at: ctx.now });
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_in', subject: terminal.id, outcome: 'success', detail: { operator: req.operatorNo ?? null, keys: withTdk ? 'pik+mak+tdk' : 'pik+mak' } }, ctx.now);
+    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_in', subject: terminal.id, outcome: 'success', detail: { operator: req.operatorNo ?? null, working_set: withTdk ? 'pik+mak+tdk' : 'pik+mak' } }, ctx.now);
   });
   const after = (await terminalById(deps.store.db, terminal.id))!;
   return {

@@ -27,6 +27,8 @@ export interface NewCard {
   readonly pinRequiredWithoutCvm?: boolean;
   readonly cardOrg?: string;
   readonly issuerId?: string;
+  /** the issuer has blocked the PIN: every PIN attempt gets 75 */
+  readonly pinLocked?: boolean;
 }
 
 export type Card = CardsTable;
@@ -87,7 +89,7 @@ export class IssuerSimulator {
         pvv: await this.hsm.issuePvv(card.pan, card.pin, { pvk: this.pvk, pvki }),
         pvki,
         pin_tries: 0,
-        pin_tries_day: '',
+        pin_tries_day: card.pinLocked ? 'locked' : '',
         pin_required_without_cvm: card.pinRequiredWithoutCvm === false ? 0 : 1,
         card_org: card.cardOrg ?? 'CUP',
         issuer_id: card.issuerId ?? '01020000',
@@ -124,11 +126,12 @@ export class IssuerSimulator {
    * that reaches the limit, exceeded; a correct PIN resets the count.
    */
   async verifyPin(trx: Trx, card: Card, input: PinInput, day: string): Promise<PinCheck> {
-    const tries = card.pin_tries_day === day ? card.pin_tries : 0;
+    // 'locked' marks a card whose PIN the issuer has blocked for good (a demo card shows this outcome)
+    const tries = card.pin_tries_day === 'locked' ? PIN_TRIES_MAX : card.pin_tries_day === day ? card.pin_tries : 0;
     if (tries >= PIN_TRIES_MAX) return 'exceeded';
     const ok = await this.hsm.verifyPvv(input, { pvk: this.pvk, pvki: card.pvki, pvv: card.pvv });
     const next = ok ? 0 : tries + 1;
-    if (next !== card.pin_tries || day !== card.pin_tries_day) {
+    if (card.pin_tries_day !== 'locked' && (next !== card.pin_tries || day !== card.pin_tries_day)) {
       await trx.updateTable('cards').set({ pin_tries: next, pin_tries_day: day }).where('id', '=', card.id).execute();
     }
     if (ok) return 'ok';

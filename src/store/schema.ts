@@ -216,6 +216,13 @@ export interface SequencesTable {
   value: number;
 }
 
+export interface SystemKeysTable {
+  name: string;
+  key_block: string;
+  kcv: string;
+  created_at: number;
+}
+
 export interface Database {
   merchants: MerchantsTable;
   terminals: TerminalsTable;
@@ -233,4 +240,5 @@ export interface Database {
   posting_lines: PostingLinesTable;
   audit_events: AuditEventsTable;
   sequences: SequencesTable;
+  system_keys: SystemKeysTable;
 }

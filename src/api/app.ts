@@ -1,0 +1,31 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { HostMetrics } from '../host/index.js';
+import type { Store } from '../store/index.js';
+
+export interface ApiOptions {
+  readonly store: Store;
+  readonly metrics: HostMetrics;
+  readonly isoConnections: () => number;
+  readonly version: string;
+}
+
+/** The HTTP side. Today: health and Prometheus metrics; the merchant API plugs in here by domain. */
+export function buildApi(options: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(options.store.db);
+      return { status: 'ok', version: options.version, db: options.store.engine, iso_connections: options.isoConnections() };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', db: options.store.engine });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const stats = options.store.commitStats();
+    const body = await options.metrics.registry.metrics();
+    const extra = `# HELP posgate_store_commits_total group commits\n# TYPE posgate_store_commits_total counter\nposgate_store_commits_total ${stats.commits}\n# HELP posgate_store_units_total units of work committed\n# TYPE posgate_store_units_total counter\nposgate_store_units_total ${stats.units}\n`;
+    return reply.type(options.metrics.registry.contentType).send(body + extra);
+  });
+  return app;
+}

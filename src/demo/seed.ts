@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { luhnCheckDigit, withOddParity } from '../crypto/index.js';
+import type { Hsm } from '../hsm/index.js';
+import type { IssuerSimulator, NewCard } from '../issuer/index.js';
+import { ensureSystemAccounts } from '../ledger/index.js';
+import { createMerchant, createTerminal, merchantByMid, putOperator, terminalByTid, type OperatorRole } from '../merchants/index.js';
+import type { Store } from '../store/index.js';
+
+/**
+ * The demo: one merchant, N terminals with fixed, documented TMKs (demo mode only — a normal start
+ * never uses fixed keys), operators with default passwords that must be changed, and test cards for
+ * every outcome, like a card network's test cards. Seeding again seeds nothing twice.
+ */
+export const DEMO_MID = '898310054110001';
+export const DEMO_MERCHANT_NAME = 'posgate 演示商户 (demo)';
+export const DEMO_FIRST_TID = 30_000_001;
+
+/** Terminal 30000001 uses the TMK of the protocol's worked examples; the others a TMK derived from their TID. */
+export function demoTmk(tid: string): string {
+  if (tid === '30000001') return 'CA5D92598DCA48CE8A4C76361A9269E9';
+  const key = withOddParity(createHash('sha256').update(`posgate demo TMK ${tid}`).digest().subarray(0, 16));
+  return key.toString('hex').toUpperCase();
+}
+
+export function demoTid(index: number): string {
+  return String(DEMO_FIRST_TID + index);
+}
+
+export interface DemoOperator {
+  readonly no: string;
+  readonly role: OperatorRole;
+  readonly password: string;
+}
+
+export const DEMO_OPERATORS: readonly DemoOperator[] = [
+  { no: '99', role: 'admin', password: '83907142' },
+  { no: '00', role: 'supervisor', password: '315926' },
+  { no: '01', role: 'cashier', password: '2580' },
+  { no: '02', role: 'cashier', password: '1397' },
+];
+
+export interface DemoCard {
+  readonly pan: string;
+  readonly expiry: string;
+  readonly track2: string;
+  readonly pin: string;
+  /** the response code a PIN sale of ¥12.34 gets */
+  readonly expect: string;
+  readonly description: string;
+  readonly card?: Omit<NewCard, 'pan' | 'expiry' | 'serviceCode'>;
+}
+
+function pan(body: string): string {
+  return body + luhnCheckDigit(body);
+}
+
+const GOOD = '2812';
+
+/** Test cards: PIN sales of ¥12.34 with the listed PIN get `expect`. */
+const CARDS: Omit<DemoCard, 'track2'>[] = [
+  { pan: '6224242900000113', expiry: GOOD, pin: '123456', expect: '00', description: 'debit, ¥50,000.00: approved', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('622424290000020'), expiry: GOOD, pin: '123456', expect: '51', description: 'debit, ¥0.00: insufficient funds', card: { kind: 'debit', status: 'active', balanceFen: 0, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('622424290000030'), expiry: GOOD, pin: '000000', expect: '55', description: 'debit whose PIN is 123456: any other PIN is wrong (3 a day, then 75)', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('622424290000040'), expiry: GOOD, pin: '123456', expect: '75', description: 'debit whose PIN the issuer has blocked: PIN tries exceeded', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456', pinLocked: true } },
+  { pan: pan('622424290000050'), expiry: GOOD, pin: '123456', expect: '41', description: 'reported lost', card: { kind: 'debit', status: 'lost', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('622424290000060'), expiry: GOOD, pin: '123456', expect: '43', description: 'reported stolen', card: { kind: 'debit', status: 'stolen', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('622424290000070'), expiry: '2001', pin: '123456', expect: '54', description: 'expired January 2020', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+  { pan: pan('625807000000080'), expiry: GOOD, pin: '888888', expect: '00', description: 'credit, limit ¥20,000.00, no PIN needed without CVM: password-free eligible (tap ≤ ¥1,000 without PIN)', card: { kind: 'credit', status: 'active', balanceFen: 0, creditLimitFen: 2_000_000, pin: '888888', pinRequiredWithoutCvm: false } },
+  { pan: pan('625807000000090'), expiry: GOOD, pin: '888888', expect: '62', description: 'credit, blocked by the issuer: restricted card', card: { kind: 'credit', status: 'blocked', balanceFen: 0, creditLimitFen: 2_000_000, pin: '888888' } },
+  { pan: pan('622424290000100'), expiry: GOOD, pin: '123456', expect: '14', description: 'not issued: invalid card number' },
+];
+export const DEMO_CARDS: readonly DemoCard[] = CARDS.map((c) => ({ ...c, track2: `${c.pan}=${c.expiry}101` }));
+
+export interface SeedResult {
+  readonly merchantId: string;
+  readonly terminals: readonly string[];
+  readonly created: boolean;
+}
+
+export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, terminalCount = 2): Promise<SeedResult> {
+  return store.transact(async (trx) => {
+    await ensureSystemAccounts(trx);
+    let merchant = await merchantByMid(trx, DEMO_MID);
+    const created = merchant === undefined;
+    merchant ??= await createMerchant(trx, { mid: DEMO_MID, name: DEMO_MERCHANT_NAME, mcc: '5411' });
+    const tids: string[] = [];
+    for (let i = 0; i < terminalCount; i++) {
+      const tid = demoTid(i);
+      tids.push(tid);
+      if (await terminalByTid(trx, tid)) continue;
+      const terminal = await createTerminal(trx, { merchantId: merchant.id, tid, serial: `PGSIM-${String(i + 1).padStart(4, '0')}`, model: 'posgate soft terminal', name: `演示终端 ${i + 1}`, supervisorCheck: 'host' });
+      const tmk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'tmk' }, Buffer.from(demoTmk(tid), 'hex'));
+      await trx.updateTable('terminals').set({ tmk: tmk.key }).where('id', '=', terminal.id).execute();
+      for (const op of DEMO_OPERATORS) await putOperator(trx, terminal.id, op.no, await hsm.hashPassword(op.password), true);
+    }
+    if (created) {
+      for (const c of DEMO_CARDS) {
+        if (!c.card) continue;
+        await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
+      }
+    }
+    return { merchantId: merchant.id, terminals: tids, created };
+  });
+}
+
+/** `posgate demo info --json` */
+export async function demoInfo(store: Store): Promise<object> {
+  const merchant = await merchantByMid(store.db, DEMO_MID);
+  const terminals = merchant ? await store.db.selectFrom('terminals').select(['tid', 'serial']).where('merchant_id', '=', merchant.id).orderBy('tid').execute() : [];
+  return {
+    terminals: terminals.map((t) => ({
+      tid: t.tid,
+      mid: DEMO_MID,
+      serial: t.serial,
+      tmk: demoTmk(t.tid),
+      operators: DEMO_OPERATORS.map((o) => ({ no: o.no, role: o.role, password: o.password })),
+    })),
+    cards: DEMO_CARDS.map((c) => ({ pan: c.pan, expiry: c.expiry, track2: c.track2, pin: c.pin, expect: c.expect, description: c.description })),
+  };
+}

@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { buildApi } from '../api/app.js';
+import { seedDemo, type SeedResult } from '../demo/seed.js';
+import { AcquiringHost, createHostMetrics, listenIso, type HostConfig, type IsoListener } from '../host/index.js';
+import { loadLmk, SoftwareHsm, type Hsm } from '../hsm/index.js';
+import { IssuerSimulator } from '../issuer/index.js';
+import { ensureSystemAccounts } from '../ledger/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { systemKey } from './system-keys.js';
+
+export interface PlatformOptions {
+  /** `--db`: a file path, `sqlite:PATH` or `postgres://…` */
+  readonly db: string;
+  readonly isoPort: number;
+  readonly httpPort: number;
+  readonly hostname?: string;
+  readonly demo?: boolean;
+  readonly demoTerminals?: number;
+  /** LMK key file; default beside an SQLite database, required (or POSGATE_LMK) for PostgreSQL */
+  readonly lmkFile?: string;
+  readonly log?: Logger;
+  readonly config?: Partial<HostConfig>;
+}
+
+export interface Platform {
+  readonly store: Store;
+  readonly hsm: Hsm;
+  readonly issuer: IssuerSimulator;
+  readonly host: AcquiringHost;
+  readonly iso: IsoListener;
+  readonly httpPort: number;
+  readonly seeded?: SeedResult;
+  close(): Promise<void>;
+}
+
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Opens the store, the HSM and the issuer simulator, seeds the demo if asked, and starts both listeners. */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const log = options.log ?? pino({ level: 'silent' });
+  const store = await openStore(options.db);
+  try {
+    const lmkFile = options.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
+    const lmk = loadLmk({ ...(lmkFile ? { file: lmkFile } : {}), create: store.engine === 'sqlite' && options.lmkFile === undefined });
+    const hsm = new SoftwareHsm(lmk);
+    const pvk = await systemKey(store, hsm, 'issuer_pvk', { algorithm: 'tdes', length: 16, usage: 'pvk' });
+    const issuer = new IssuerSimulator(hsm, pvk, store.engine);
+    await store.transact((trx) => ensureSystemAccounts(trx));
+    const seeded = options.demo ? await seedDemo(store, hsm, issuer, options.demoTerminals ?? 2) : undefined;
+    const metrics = createHostMetrics();
+    const host = new AcquiringHost({ store, hsm, issuer, log, metrics, ...(options.config ? { config: options.config } : {}) });
+    const iso = await listenIso(host, { port: options.isoPort, ...(options.hostname ? { hostname: options.hostname } : {}) });
+    const api = buildApi({ store, metrics, isoConnections: () => iso.connections(), version: packageVersion() });
+    await api.listen({ port: options.httpPort, host: options.hostname ?? '0.0.0.0' });
+    const address = api.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : options.httpPort;
+    log.info({ iso_port: iso.port, http_port: httpPort, db: store.location, lmk: lmk.id }, 'posgate host started');
+    return {
+      store,
+      hsm,
+      issuer,
+      host,
+      iso,
+      httpPort,
+      ...(seeded ? { seeded } : {}),
+      close: async () => {
+        await iso.close();
+        await api.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyLedger, balanceOf, ACCOUNTS } from '../../src/ledger/index.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+
+describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
+  let p: TestPlatform | undefined;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    p = await startTestPlatform(engine);
+  });
+  afterAll(async () => p?.close());
+
+  it('a terminal signs in, takes the working keys and the open batch', async () => {
+    if (!p) return;
+    const t = p.terminal(0);
+    const r = await t.signIn();
+    expect(r).toEqual({ rc: '00', batch: 1 });
+    expect(t.signedIn).toBe(true);
+  });
+
+  it('every demo card gets the documented answer to a PIN sale of ¥12.34', async () => {
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    for (const c of p.info.cards) {
+      const r = await t.sale(p.card(c.pan), 1234, c.pin);
+      expect({ card: c.description, rc: r.rc }).toEqual({ card: c.description, rc: c.expect });
+    }
+  });
+
+  it('an approved sale is one balanced posting: card funds up, merchant pending up', async () => {
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const merchant = p.platform.seeded!.merchantId;
+    const before = await balanceOf(p.platform.store.db, ACCOUNTS.merchantPending(merchant));
+    const r = await t.sale(p.card('6224242900000113'), 10_000, '123456');
+    expect(r.rc).toBe('00');
+    expect(r.rrn).toMatch(/^[0-9A-Z]{12}$/);
+    expect(r.authCode).toMatch(/^[0-9]{6}$/);
+    expect(await balanceOf(p.platform.store.db, ACCOUNTS.merchantPending(merchant))).toBe(before - 10_000);
+    const report = await verifyLedger(p.platform.store.db);
+    expect(report.ok).toBe(true);
+  });
+});

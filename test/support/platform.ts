@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { demoInfo } from '../../src/demo/seed.js';
+import type { HostConfig } from '../../src/host/index.js';
+import { startPlatform, type Platform } from '../../src/platform/platform.js';
+import type { Engine } from '../../src/store/index.js';
+import { MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
+import { PG_URL } from './stores.js';
+
+export interface DemoInfo {
+  terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[];
+  cards: { pan: string; expiry: string; track2: string; pin: string; expect: string; description: string }[];
+}
+
+export interface TestPlatform {
+  readonly platform: Platform;
+  readonly info: DemoInfo;
+  readonly db: string;
+  /** a software terminal for demo terminal `index`, TMK injected, not yet signed in */
+  terminal(index?: number, options?: Partial<TerminalOptions>): SoftTerminal;
+  card(pan: string, entry?: CardPresentation['entry']): CardPresentation;
+  close(): Promise<void>;
+}
+
+/** The whole platform on loopback with ephemeral ports: SQLite in a temp dir, or a fresh PostgreSQL schema. */
+export async function startTestPlatform(engine: Engine, options: { terminals?: number; config?: Partial<HostConfig>; dir?: string } = {}): Promise<TestPlatform> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'posgate-'));
+  const lmkFile = join(dir, 'lmk.key');
+  writeFileSync(lmkFile, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+  let db: string;
+  let dropSchema: (() => Promise<void>) | undefined;
+  if (engine === 'sqlite') db = `sqlite:${join(dir, 'posgate.db')}`;
+  else {
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    db = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    dropSchema = async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    };
+  }
+  const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}) });
+  const info = (await demoInfo(platform.store)) as DemoInfo;
+  const terminals: SoftTerminal[] = [];
+  return {
+    platform,
+    info,
+    db,
+    terminal(index = 0, extra = {}) {
+      const t = info.terminals[index]!;
+      const terminal = new SoftTerminal({ tid: t.tid, mid: t.mid, endpoint: { host: '127.0.0.1', port: platform.iso.port }, storage: new MemoryStorage(), responseTimeoutMs: 5_000, ...extra });
+      if (!terminal.hasTmk) terminal.injectTmk(t.tmk);
+      terminals.push(terminal);
+      return terminal;
+    },
+    card(pan, entry = 'swipe') {
+      const c = info.cards.find((x) => x.pan === pan) ?? { pan, expiry: '2812' };
+      return { entry, pan: c.pan, expiry: c.expiry };
+    },
+    async close() {
+      for (const t of terminals) t.close();
+      await platform.close();
+      await dropSchema?.();
+    },
+  };
+}
