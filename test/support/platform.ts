@@ -50,15 +50,20 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
   const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}) });
   const info = (await demoInfo(platform.store)) as DemoInfo;
   const terminals: SoftTerminal[] = [];
+  const byIndex = new Map<number, SoftTerminal>();
   return {
     platform,
     info,
     db,
     terminal(index = 0, extra = {}) {
+      // One terminal object per demo terminal, so its STAN and batch carry on between tests.
+      const known = byIndex.get(index);
+      if (known && Object.keys(extra).length === 0) return known;
       const t = info.terminals[index]!;
       const terminal = new SoftTerminal({ tid: t.tid, mid: t.mid, endpoint: { host: '127.0.0.1', port: platform.iso.port }, storage: new MemoryStorage(), responseTimeoutMs: 5_000, ...extra });
       if (!terminal.hasTmk) terminal.injectTmk(t.tmk);
       terminals.push(terminal);
+      byIndex.set(index, terminal);
       return terminal;
     },
     card(pan, entry = 'swipe') {

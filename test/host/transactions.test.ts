@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+
+const GOOD = '6224242900000113';
+const SUPERVISOR = '315926';
+
+describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversals', (engine) => {
+  let p: TestPlatform | undefined;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    p = await startTestPlatform(engine, { terminals: 3 });
+  });
+  afterAll(async () => p?.close());
+  const pending = () => balanceOf(p!.platform.store.db, ACCOUNTS.merchantPending(p!.platform.seeded!.merchantId));
+  const cardBalance = async (pan: string) => {
+    const row = await p!.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', p!.platform.hsm.panHash(pan)).executeTakeFirstOrThrow();
+    return row.balance_fen;
+  };
+
+  it('void needs the supervisor, gives the money back, and cannot be done twice', async () => {
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    const before = await cardBalance(GOOD);
+    const sale = await t.sale(p.card(GOOD), 2_000, '123456');
+    expect(sale.rc).toBe('00');
+    expect(await cardBalance(GOOD)).toBe(before - 2_000);
+
+    const noGrant = await t.voidSale(sale.stan);
+    expect(noGrant.rc).toBe('63');
+
+    expect(await t.verifyOperator('00', '000000')).toBe('55');
+    expect(await t.verifyOperator('00', SUPERVISOR)).toBe('00');
+    const voided = await t.voidSale(sale.stan);
+    expect(voided.rc).toBe('00');
+    expect(voided.authCode).toBe(sale.authCode);
+    expect(await cardBalance(GOOD)).toBe(before);
+
+    expect(await t.verifyOperator('00', SUPERVISOR)).toBe('00');
+    const again = await t.voidSale(sale.stan);
+    expect(again.rc).toBe('12');
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('refunds: partial refunds up to the original amount, then 61', async () => {
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const sale = await t.sale(p.card(GOOD), 5_000, '123456');
+    expect(sale.rc).toBe('00');
+    const original = { rrn: sale.rrn!, date: sale.date!, batch: sale.batch, stan: sale.stan };
+    await t.verifyOperator('00', SUPERVISOR);
+    const r1 = await t.refund(p.card(GOOD), original, 3_000);
+    expect(r1.rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    const r2 = await t.refund(p.card(GOOD), original, 2_001);
+    expect(r2.rc).toBe('61');
+    await t.verifyOperator('00', SUPERVISOR);
+    const r3 = await t.refund(p.card(GOOD), original, 2_000);
+    expect(r3.rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.refund(p.card(GOOD), { ...original, rrn: 'NOSUCHRRN000' }, 100)).rc).toBe('25');
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('an unanswered sale is reversed before the next request, and the money comes back', async () => {
+    if (!p) return;
+    const t = p.terminal(2, { responseTimeoutMs: 2_000 });
+    await t.signIn();
+    const before = await cardBalance(GOOD);
+    const pendingBefore = await pending();
+    // Simulate a lost answer: the request reaches the host, the terminal never reads the reply.
+    const sale = await t.sale(p.card(GOOD), 777, '123456');
+    expect(sale.rc).toBe('00');
+    // Put the pending reversal back as if the reply had been lost, then run the next sale.
+    (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = {
+      mti: '0200',
+      reason: '98',
+      fields: Object.fromEntries([...[2, 3, 4, 11, 22, 25, 41, 42, 49, 60]].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))])),
+    };
+    expect(await cardBalance(GOOD)).toBe(before - 777);
+    const next = await t.sale(p.card(GOOD), 100, '123456');
+    expect(next.rc).toBe('00');
+    expect(t.pendingReversal).toBeUndefined();
+    expect(await cardBalance(GOOD)).toBe(before - 100);
+    expect(await pending()).toBe(pendingBefore - 100);
+    const reversed = await p.platform.store.db.selectFrom('transactions').select(['status', 'reversal_reason']).where('stan', '=', sale.stan).where('terminal_id', '=', (await p.platform.store.db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id).executeTakeFirstOrThrow();
+    expect(reversed).toEqual({ status: 'reversed', reversal_reason: '98' });
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('pre-authorisation, completion within 115 %, completion void, pre-auth void', async () => {
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    const card = p.card(GOOD);
+    const before = await cardBalance(GOOD);
+    const auth = await t.preauth(card, 10_000, '123456');
+    expect(auth.rc).toBe('00');
+    expect(await cardBalance(GOOD)).toBe(before); // a hold, not a debit
+    const raw = async (type: '20' | '11' | '21', amount: number, extra: Record<number, string>) => {
+      if (type !== '20') await t.verifyOperator('00', SUPERVISOR);
+      const { IsoMessage } = await import('../../src/iso8583/index.js');
+      const pc = type === '20' ? '000000' : '200000';
+      const m = new IsoMessage(type === '11' ? '0100' : '0200')
+        .set(2, GOOD).set(3, pc).set(4, String(amount).padStart(12, '0')).set(11, t.nextStan()).set(14, '2812').set(22, '012').set(25, '06')
+        .set(41, t.tid).set(42, p!.info.terminals[0]!.mid).set(49, '156').set(60, `${type}${String(t.batch).padStart(6, '0')}000600`);
+      for (const [k, v] of Object.entries(extra)) m.set(Number(k), v);
+      return t.raw(m, true);
+    };
+    const date = auth.date!;
+    const over = await raw('20', 11_501, { 38: auth.authCode!, 61: `000000000000${date}` });
+    expect(over?.message.get(39)).toBe('61');
+    const completion = await raw('20', 11_500, { 38: auth.authCode!, 61: `000000000000${date}` });
+    expect(completion?.message.get(39)).toBe('00');
+    expect(completion?.macValid).toBe(true);
+    expect(await cardBalance(GOOD)).toBe(before - 11_500);
+    const completionStan = String(completion!.message.get(11));
+    const completionVoid = await raw('21', 11_500, { 37: String(completion!.message.get(37)), 61: `${String(t.batch).padStart(6, '0')}${completionStan}${date}` });
+    expect(completionVoid?.message.get(39)).toBe('00');
+    expect(await cardBalance(GOOD)).toBe(before);
+    const preauthVoid = await raw('11', 10_000, { 38: auth.authCode!, 61: `000000000000${date}` });
+    expect(preauthVoid?.message.get(39)).toBe('00');
+    const twice = await raw('11', 10_000, { 38: auth.authCode!, 61: `000000000000${date}` });
+    expect(twice?.message.get(39)).toBe('12');
+    const held = await p.platform.store.db.selectFrom('cards').select('held_fen').where('pan_hash', '=', p.platform.hsm.panHash(GOOD)).executeTakeFirstOrThrow();
+    expect(held.held_fen).toBe(0);
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('balance inquiry answers the available balance in field 54', async () => {
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const r = await t.balance(p.card(GOOD), '123456');
+    expect(r.rc).toBe('00');
+    expect(r.balanceFen).toBe(await cardBalance(GOOD));
+    expect(String(r.response!.get(54))).toMatch(/^1002156C[0-9]{12}$/);
+  });
+});
