@@ -141,7 +141,7 @@ async function answerUndecodable(deps: HostDeps, raw: Buffer, err: Iso8583Error,
     return { close: err.code };
   }
   const { message } = cup.unpackPartial(raw, 13, raw.length);
-  if (!message || !/^0[1-8][0-9](00|20)$/.test(message.mti)) return { close: err.code };
+  if (!message || !/^0[1-9](00|20)$/.test(message.mti)) return { close: err.code };
   const stan = message.get(11);
   const tid = message.get(41);
   if (typeof stan !== 'string' || typeof tid !== 'string') return { close: err.code };

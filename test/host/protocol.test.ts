@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cupEcbMac, tdesEcb } from '../../src/crypto/index.js';
+import { cup, IsoMessage, packCupFrame, unpackCupFrame } from '../../src/iso8583/index.js';
+import { verifyLedger } from '../../src/ledger/index.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { RawLink } from '../support/raw-link.js';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+// shared/protocol/terminal-iso8583.md §12.2: sale, swipe with PIN, ¥12.34, STAN 2, batch 1, encrypted track.
+const SALE_12_2 = hex(`007760000300006031000102000200302004C020C0981300000000000000123400000202100012336224242900000113D16A
+85D268D5897600333030303030303138393833313030353431313030303131353623B72AC5781BA141261000000000000000
+142200000100060000033031204444343933414333`);
+const PIK = '807A23AD32B36D457AE91FDF927570EA';
+const MAK = '5BB5C72CD00B7338';
+const TDK = '3E0B7A5D2C1F4986A7D3580E6B2C8F15';
+
+function decode(frame: Buffer | null) {
+  expect(frame).not.toBeNull();
+  return unpackCupFrame(cup, frame!, true);
+}
+
+function macOk(frame: Buffer): boolean {
+  return cupEcbMac(hex(MAK), frame.subarray(13, frame.length - 8)).equals(frame.subarray(frame.length - 8));
+}
+
+/** A request for terminal 30000001 with the spec's keys, MACed unless `forge`. */
+function build(fields: Record<number, string | Buffer>, mti = '0200', forge = false): Buffer {
+  const m = new IsoMessage(mti, { ...fields, 64: Buffer.alloc(8) });
+  const frame = packCupFrame(cup, { tpdu: { id: '60', destination: '0003', source: '0000' }, header: { applicationType: '60', specVersion: '31', terminalStatus: '0', processingRequest: '0', subVersion: '010200' }, message: m }, true);
+  const mac = forge ? Buffer.from('00000000') : cupEcbMac(hex(MAK), frame.subarray(13, frame.length - 8));
+  mac.copy(frame, frame.length - 8);
+  return frame;
+}
+
+function pinBlock(pin: string, pan: string): Buffer {
+  const field = Buffer.from(`0${pin.length}${pin}`.padEnd(16, 'F'), 'hex');
+  const account = Buffer.from(`0000${pan.slice(0, -1).slice(-12)}`, 'hex');
+  return tdesEcb(hex(PIK)).encrypt(Buffer.from(field.map((b, i) => b ^ account[i]!)));
+}
+
+const saleFields = (stan: string, amount = 1234, pan = '6224242900000113') => ({
+  2: pan, 3: '000000', 4: String(amount).padStart(12, '0'), 11: stan, 14: '2812', 22: '011', 25: '00', 26: '12',
+  41: '30000001', 42: '898310054110001', 49: '156', 52: pinBlock('123456', pan), 53: '2600000000000000', 60: '22000001000600',
+});
+
+describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input', (engine) => {
+  let p: TestPlatform | undefined;
+  let link: RawLink;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    p = await startTestPlatform(engine);
+    // Give terminal 30000001 the working keys of the protocol's worked examples.
+    const { hsm, store } = p.platform;
+    const pik = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, hex(PIK));
+    const mak = await hsm.importClearKey({ algorithm: 'tdes', length: 8, usage: 'mac' }, hex(MAK));
+    const tdk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'data' }, hex(TDK));
+    await store.db.updateTable('terminals').set({ pik: pik.key, mak: mak.key, tdk: tdk.key }).where('tid', '=', '30000001').execute();
+    link = await RawLink.open(p.platform.iso.port);
+  });
+  afterAll(async () => {
+    link?.close();
+    await p?.close();
+  });
+
+  it('approves the §12.2 sale frame as sent, with a response MAC the terminal verifies', async () => {
+    if (!p) return;
+    const response = await link.exchange(SALE_12_2);
+    const { message: m, tpdu, header } = decode(response);
+    expect(tpdu).toEqual({ id: '60', destination: '0000', source: '0003' });
+    // 9: this terminal has not downloaded the merchant's password-free parameters yet (§1.3, §9.3)
+    expect(header.processingRequest).toBe('9');
+    expect(m.mti).toBe('0210');
+    expect(m.get(39)).toBe('00');
+    expect(m.fieldNumbers()).toEqual([3, 4, 11, 12, 13, 15, 25, 32, 37, 38, 39, 41, 42, 44, 49, 60, 63, 64]);
+    expect(m.get(63)).toBe('CUP');
+    expect(m.get(44)).toBe('01020000   99990000   ');
+    expect(macOk(response!)).toBe(true);
+  });
+
+  it('answers an exact retransmission with the stored response and moves no money again', async () => {
+    if (!p) return;
+    const before = await verifyLedger(p.platform.store.db);
+    const again = decode(await link.exchange(SALE_12_2)).message;
+    const first = await p.platform.store.db.selectFrom('transactions').select(['rrn', 'auth_code']).where('stan', '=', '000002').executeTakeFirstOrThrow();
+    expect(again.get(39)).toBe('00');
+    expect(again.get(37)).toBe(first.rrn);
+    expect(String(again.get(38)).trim()).toBe(first.auth_code);
+    const after = await verifyLedger(p.platform.store.db);
+    expect(after.postings).toBe(before.postings);
+  });
+
+  it('a different request under a used STAN is a duplicate (94)', async () => {
+    if (!p) return;
+    const m = decode(await link.exchange(build(saleFields('000002', 999)))).message;
+    expect(m.get(39)).toBe('94');
+  });
+
+  it('a forged MAC gets A0 and no MAC back', async () => {
+    if (!p) return;
+    const m = decode(await link.exchange(build(saleFields('000010'), '0200', true))).message;
+    expect(m.get(39)).toBe('A0');
+    expect(m.has(64)).toBe(false);
+  });
+
+  it.each([
+    ['unknown terminal', { 41: '39999999' }, '97'],
+    ['merchant not the terminal\'s', { 42: '898310054110002' }, '03'],
+    ['currency other than 156', { 49: '840' }, '40'],
+    ['batch other than the open one', { 60: '22000007000600' }, '77'],
+    ['PIN flag without a PIN block', { 22: '012' }, '30'],
+    ['amount zero', { 4: '000000000000' }, '13'],
+    ['PAN that fails Luhn', { 2: '6224242900000114' }, '14'],
+  ])('%s → %s', async (_what, change, rc) => {
+    if (!p) return;
+    const stan = String(100 + Math.floor(Math.random() * 800000)).padStart(6, '0');
+    const fields: Record<number, string | Buffer> = { ...saleFields(stan), ...change };
+    if (change[22 as keyof typeof change] === '012') {
+      delete fields[26];
+      delete fields[52];
+      delete fields[53];
+      fields[22] = '011';
+      fields[52] = pinBlock('123456', '6224242900000113');
+      fields[26] = '12';
+      fields[53] = '2600000000000000';
+      fields[22] = '012';
+    }
+    if (change[2 as keyof typeof change]) fields[52] = pinBlock('123456', String(change[2 as keyof typeof change]));
+    const m = decode(await link.exchange(build(fields))).message;
+    expect(m.get(39)).toBe(rc);
+  });
+
+  it('a reversal for nothing leaves a tombstone; the late original is declined 12 and charges nothing', async () => {
+    if (!p) return;
+    const { 52: _pin, 26: _cap, 53: _sec, ...fields } = saleFields('000500', 4_321);
+    const reversal = decode(await link.exchange(build({ ...fields, 39: '98' }, '0400'))).message;
+    expect(reversal.mti).toBe('0410');
+    expect(reversal.get(39)).toBe('00');
+    const late = decode(await link.exchange(build(saleFields('000500', 4_321)))).message;
+    expect(late.get(39)).toBe('12');
+    const charged = await p.platform.store.db.selectFrom('transactions').select('id').where('stan', '=', '000500').execute();
+    expect(charged).toHaveLength(0);
+  });
+
+  it('answers an undecodable request it can still identify with 30, and keeps the connection', async () => {
+    if (!p) return;
+    const good = build(saleFields('000600'));
+    const broken = Buffer.from(good);
+    broken[good.indexOf(Buffer.from('156', 'latin1'))] = 0x01; // field 49, after 11 and 41, is no longer printable
+    const m = decode(await link.exchange(broken)).message;
+    expect(m.get(39)).toBe('30');
+    expect(m.get(11)).toBe('000600');
+    expect(decode(await link.exchange(build(saleFields('000601')))).message.get(39)).toBe('00');
+  });
+
+  it('closes the connection when not even the MTI, STAN and terminal ID can be read', async () => {
+    if (!p) return;
+    const other = await RawLink.open(p.platform.iso.port);
+    const good = build(saleFields('000603'));
+    const broken = Buffer.from(good);
+    broken[0x10] = 0xab; // inside field 2, before 11 and 41
+    other.write(broken);
+    expect(await other.next(3_000)).toBeNull();
+    expect(other.closed).toBe(true);
+  });
+
+  it('closes a connection on a frame length out of bounds, and only that connection', async () => {
+    if (!p) return;
+    for (const len of [10, 5000]) {
+      const bad = await RawLink.open(p.platform.iso.port);
+      bad.write(Buffer.from([len >> 8, len & 0xff, 1, 2, 3]));
+      expect(await bad.next(3_000)).toBeNull();
+      expect(bad.closed).toBe(true);
+    }
+    const m = decode(await link.exchange(build(saleFields('000602')))).message;
+    expect(m.get(39)).toBe('00');
+  });
+
+  it('closes a connection that sends more than 4 frames without waiting', async () => {
+    if (!p) return;
+    const greedy = await RawLink.open(p.platform.iso.port);
+    const frames = Array.from({ length: 12 }, (_, i) => build(saleFields(String(700 + i).padStart(6, '0'), 1)));
+    greedy.write(Buffer.concat(frames));
+    let answers = 0;
+    while ((await greedy.next(3_000)) !== null) answers++;
+    expect(greedy.closed).toBe(true);
+    expect(answers).toBeLessThan(12);
+  });
+
+  it('after sign-out, MAC-bearing requests get 77 until the next sign-in', async () => {
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    expect(await t.signOut()).toBe('00');
+    await t.signIn();
+    const r = await t.sale(p.card('6224242900000113'), 100, '123456');
+    expect(r.rc).toBe('00');
+    await p.platform.store.db.updateTable('terminals').set({ pik: null, mak: null }).where('tid', '=', t.tid).execute();
+    const raw = await t.sale(p.card('6224242900000113'), 100, '123456');
+    expect(raw.rc).toBe('77');
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+});
