@@ -190,7 +190,8 @@ async function settle(ctx: Ctx): Promise<ManagementResult> {
       const current = (await terminalById(trx, terminal.id))!;
       if (batch === current.last_closed_batch) {
         const stored = await trx.selectFrom('batches').select('settlement_response').where('terminal_id', '=', terminal.id).where('batch', '=', batch).executeTakeFirst();
-        if (stored?.settlement_response) return { reply: { fields: loadFields(stored.settlement_response), mac: false }, terminal: current };
+        // the stored 0510, addressed to this request (its STAN) so that the terminal can match it
+        if (stored?.settlement_response) return { reply: { fields: { ...loadFields(stored.settlement_response), ...echoFields(req, false) }, mac: false }, terminal: current };
       }
       if (batch !== current.open_batch) return { reply: reply(ctx, RC.signInAgain), terminal: current };
       const host = await hostTotals(trx, terminal.id, batch);
