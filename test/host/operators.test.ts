@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/audit/index.js';
+import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+
+describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
+  let p: TestPlatform | undefined;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    p = await startTestPlatform(engine, { terminals: 3 });
+  });
+  afterAll(async () => p?.close());
+
+  it('locks an operator at the fifth wrong password (75), refuses even the right one while locked', async () => {
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    expect(await t.verifyOperator('01', '2580')).toBe('00');
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await t.verifyOperator('01', '9999'));
+    expect(answers).toEqual(['55', '55', '55', '55', '75']);
+    expect(await t.verifyOperator('01', '2580')).toBe('75');
+    expect(await t.verifyOperator('77', '2580')).toBe('55'); // unknown operator: same answer as a wrong password
+    const events = await p.platform.store.db.selectFrom('audit_events').select(['action', 'outcome']).where('action', '=', 'operator.verify').execute();
+    expect(events.filter((e) => e.outcome === 'failure').length).toBeGreaterThanOrEqual(7);
+    expect((await verifyAuditChain(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('changes an operator password only to one that follows the rules (12 otherwise)', async () => {
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    expect(await t.changeOperatorPassword('00', '315926', '123456')).toBe('12'); // a run
+    expect(await t.changeOperatorPassword('00', '315926', '7402')).toBe('12'); // wrong length
+    expect(await t.changeOperatorPassword('00', '315926', '315926')).toBe('12'); // the current one
+    expect(await t.changeOperatorPassword('00', '000000', '740285')).toBe('55'); // wrong old password
+    expect(await t.changeOperatorPassword('00', '315926', '740285')).toBe('00');
+    expect(await t.verifyOperator('00', '740285')).toBe('00');
+    expect(await t.verifyOperator('00', '315926')).toBe('55');
+    expect(await t.changeOperatorPassword('00', '740285', '315926')).toBe('12'); // one of the previous 3
+  });
+
+  it('activates a terminal with a one-time code: the TMK arrives over ECDH, then sign-in works', async () => {
+    if (!p) return;
+    const { store, hsm } = p.platform;
+    const tid = p.info.terminals[2]!.tid;
+    const terminal = (await terminalByTid(store.db, tid))!;
+    const code = await store.transact((trx) => issueActivationCode(trx, (c) => hsm.hashPassword(c), terminal.id, 'PGSIM-0003'));
+    const t = p.terminal(2);
+    const wrong = await t.activate('PGSIM-0003', code === '000000000000' ? '000000000001' : '000000000000');
+    expect(wrong.rc).toBe('55');
+    const wrongSerial = await t.activate('PGSIM-9999', code);
+    expect(wrongSerial.rc).toBe('55');
+    const ok = await t.activate('PGSIM-0003', code);
+    expect(ok.rc).toBe('00');
+    expect(ok.tmkKcv).toMatch(/^[0-9A-F]{8}$/);
+    expect(await hsm.keyCheckValue((await terminalByTid(store.db, tid))!.tmk!, { length: 4 })).toBe(ok.tmkKcv);
+    const again = await t.activate('PGSIM-0003', code);
+    expect(again.rc).toBe('55'); // single use
+    const signIn = await t.signIn();
+    expect(signIn.rc).toBe('00');
+    expect((await t.sale(p.card('6224242900000113'), 100, '123456')).rc).toBe('00');
+  });
+});
