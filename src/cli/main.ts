@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { cryptoCommand } from './crypto-commands.js';
+import { benchCommand } from './bench-command.js';
 import { isoCommand } from './iso-commands.js';
+import { demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
 
 function version(): string {
@@ -15,11 +17,13 @@ function version(): string {
 }
 
 /** Builds the `posgate` program. Exposed for tests, which run it in-process with their own `io`. */
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive: (close: () => Promise<void>) => void = () => {}): Command {
+  let exitSet = false;
   const run = async (action: () => Promise<void> | void, json: () => boolean): Promise<void> => {
     try {
+      exitSet = false;
       await action();
-      setExit(EXIT_OK);
+      if (!exitSet) setExit(EXIT_OK);
     } catch (err) {
       const { code, message, exit } = describeError(err);
       if (json()) io.out(JSON.stringify({ error: { code, message } }, null, 2));
@@ -33,8 +37,16 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride()
     .showHelpAfterError(false);
+  const setExitOnce = (code: number) => {
+    exitSet = true;
+    setExit(code);
+  };
   program.addCommand(cryptoCommand(io, run));
   program.addCommand(isoCommand(io, run));
+  program.addCommand(serveCommand(io, run, keepAlive));
+  program.addCommand(demoCommand(io, run));
+  program.addCommand(ledgerCommand(io, run, setExitOnce));
+  program.addCommand(benchCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);
   return program;
 }
@@ -44,9 +56,9 @@ function applyExitOverride(command: Command, io: Io): void {
   for (const sub of command.commands) applyExitOverride(sub, io);
 }
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], io: Io = processIo, keepAlive?: (close: () => Promise<void>) => void): Promise<number> {
   let exit = EXIT_OK;
-  const program = buildProgram(io, (code) => (exit = code));
+  const program = buildProgram(io, (code) => (exit = code), keepAlive);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
@@ -61,7 +73,21 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly || process.argv[1]?.endsWith('/posgate')) {
-  main(process.argv.slice(2)).then(
+  // Long-running commands (serve, terminal) hand over a close function; signals shut them down cleanly.
+  const keepAlive = (close: () => Promise<void>) => {
+    let closing = false;
+    const stop = () => {
+      if (closing) return;
+      closing = true;
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  };
+  main(process.argv.slice(2), processIo, keepAlive).then(
     (code) => {
       process.exitCode = code;
     },

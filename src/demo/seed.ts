@@ -71,6 +71,12 @@ const CARDS: Omit<DemoCard, 'track2'>[] = [
 ];
 export const DEMO_CARDS: readonly DemoCard[] = CARDS.map((c) => ({ ...c, track2: `${c.pan}=${c.expiry}101` }));
 
+/** Cards for load tests, one per demo terminal so that terminals do not queue on one card's row. PIN 123456. */
+export function loadTestPan(index: number): string {
+  return pan(`62242499${String(index).padStart(7, '0')}`);
+}
+export const LOAD_TEST_PIN = '123456';
+
 export interface SeedResult {
   readonly merchantId: string;
   readonly terminals: readonly string[];
@@ -84,6 +90,9 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
     const created = merchant === undefined;
     merchant ??= await createMerchant(trx, { mid: DEMO_MID, name: DEMO_MERCHANT_NAME, mcc: '5411' });
     const tids: string[] = [];
+    // The documented default passwords are the same on every demo terminal: hash each once (argon2id is
+    // deliberately slow), so that seeding thousands of load-test terminals takes seconds, not hours.
+    let operatorHashes: string[] | undefined;
     for (let i = 0; i < terminalCount; i++) {
       const tid = demoTid(i);
       tids.push(tid);
@@ -91,13 +100,19 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
       const terminal = await createTerminal(trx, { merchantId: merchant.id, tid, serial: `PGSIM-${String(i + 1).padStart(4, '0')}`, model: 'posgate soft terminal', name: `演示终端 ${i + 1}`, supervisorCheck: 'host' });
       const tmk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'tmk' }, Buffer.from(demoTmk(tid), 'hex'));
       await trx.updateTable('terminals').set({ tmk: tmk.key }).where('id', '=', terminal.id).execute();
-      for (const op of DEMO_OPERATORS) await putOperator(trx, terminal.id, op.no, await hsm.hashPassword(op.password), true);
+      operatorHashes ??= await Promise.all(DEMO_OPERATORS.map((op) => hsm.hashPassword(op.password)));
+      for (const [k, op] of DEMO_OPERATORS.entries()) await putOperator(trx, terminal.id, op.no, operatorHashes[k]!, true);
     }
     if (created) {
       for (const c of DEMO_CARDS) {
         if (!c.card) continue;
         await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
       }
+    }
+    for (let i = 0; i < terminalCount; i++) {
+      const loadPan = loadTestPan(i);
+      const exists = await trx.selectFrom('cards').select('id').where('pan_hash', '=', hsm.panHash(loadPan)).executeTakeFirst();
+      if (!exists) await issuer.issueCard(trx, { pan: loadPan, expiry: GOOD, serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 1_000_000_000_000, creditLimitFen: 0, pin: LOAD_TEST_PIN });
     }
     return { merchantId: merchant.id, terminals: tids, created };
   });

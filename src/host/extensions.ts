@@ -66,7 +66,7 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
     });
     await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'success', detail: { serial: parsed.serial, tmk_kcv: result.tmk.kcv } }, ctx.now);
   });
-  const after = (await terminalById(deps.store.db, terminal.id))!;
+  const after = (await terminalById(deps.store.read, terminal.id))!;
   return { reply: reply(ctx, RC.approved, { 62: result.response62 }), terminal: after };
 }
 
@@ -76,7 +76,7 @@ type PasswordCheck = { ok: true; op: Operator } | { ok: false; rc: string };
 async function checkOperatorPassword(ctx: Ctx, action: string): Promise<PasswordCheck> {
   const { deps, terminal, req } = ctx;
   const no = req.operatorNo;
-  const op = no === undefined ? undefined : await operator(deps.store.db, terminal.id, no);
+  const op = no === undefined ? undefined : await operator(deps.store.read, terminal.id, no);
   const input = { account: `0000${terminal.tid}`, block: req.bytes(52)!, under: { key: terminal.pik!, format: 0 as const } };
   if (!(await deps.hsm.checkPinBlock(input))) return { ok: false, rc: RC.pinFormatError };
   if (op && op.locked_until !== null && (op.locked_until === 0 || op.locked_until > ctx.now)) {

@@ -330,7 +330,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
         break;
     }
   }
-  deps.log.info({ tid: terminal.tid, kind: entry.kind, stan: req.stan, rc: d.rc, amount_fen: req.amountFen, txn: id }, 'financial request answered');
+  deps.log.debug({ tid: terminal.tid, kind: entry.kind, stan: req.stan, rc: d.rc, amount_fen: req.amountFen, txn: id }, 'financial request answered');
   return { fields, mac: true };
 }
 

@@ -48,7 +48,7 @@ export async function handleManagement(ctx: Ctx): Promise<ManagementResult> {
     case 'qps_download':
       return { reply: reply(ctx, RC.approved, { 62: Buffer.from(qpsParameters(ctx.merchant), 'latin1') }) };
     case 'qps_download_end': {
-      await updateTerminal(ctx.deps.store.db, ctx.terminal.id, { qps_version_held: ctx.merchant.qps_version });
+      await ctx.deps.store.transact((trx) => updateTerminal(trx, ctx.terminal.id, { qps_version_held: ctx.merchant.qps_version }));
       return { reply: reply(ctx, RC.approved), terminal: { ...ctx.terminal, qps_version_held: ctx.merchant.qps_version } };
     }
     case 'settlement':
@@ -78,7 +78,7 @@ async function touch(ctx: Ctx): Promise<void> {
   const version = ctx.req.frame.header.subVersion;
   const formatted = `${Number(version.slice(0, 2))}.${Number(version.slice(2, 4))}.${Number(version.slice(4, 6))}`;
   if (ctx.terminal.software_version !== formatted || ctx.now - (ctx.terminal.last_seen_at ?? 0) > 60_000) {
-    await updateTerminal(ctx.deps.store.db, ctx.terminal.id, { software_version: formatted, last_seen_at: ctx.now });
+    await ctx.deps.store.transact((trx) => updateTerminal(trx, ctx.terminal.id, { software_version: formatted, last_seen_at: ctx.now }));
   }
 }
 
@@ -104,7 +104,7 @@ async function signIn(ctx: Ctx): Promise<ManagementResult> {
     await updateTerminal(trx, terminal.id, { pik: pik.key, mak: mak.key, tdk: tdk?.key ?? null, sign_in_required: 0, last_seen_at: ctx.now });
     await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_in', subject: terminal.id, outcome: 'success', detail: { operator: req.operatorNo ?? null, working_set: withTdk ? 'pik+mak+tdk' : 'pik+mak' } }, ctx.now);
   });
-  const after = (await terminalById(deps.store.db, terminal.id))!;
+  const after = (await terminalById(deps.store.read, terminal.id))!;
   return {
     reply: reply(ctx, RC.approved, { 32: deps.config.acquirerId, 37: deps.rrn.next(ctx.now), 60: withBatch(req.text(60)!, terminal.open_batch), 62: Buffer.concat(parts) }),
     terminal: after,

@@ -48,10 +48,10 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
 
   // Step 2: terminal.
   const tid = req.tid;
-  const terminal = tid === undefined ? undefined : await terminalByTid(deps.store.db, tid);
+  const terminal = tid === undefined ? undefined : await terminalByTid(deps.store.read, tid);
   if (!terminal || terminal.status !== 'active') return simple(RC.terminalNotRegistered);
   // Step 3: merchant.
-  const merchant = await merchantById(deps.store.db, terminal.merchant_id);
+  const merchant = await merchantById(deps.store.read, terminal.merchant_id);
   if (!merchant || merchant.status !== 'active' || req.mid !== merchant.mid) return simple(RC.invalidMerchant, terminal, merchant);
 
   // Step 4: function.
@@ -148,7 +148,7 @@ async function answerUndecodable(deps: HostDeps, raw: Buffer, err: Iso8583Error,
   const fields: Record<number, string> = { 11: stan, 41: tid, 39: RC.formatError, ...timeFields(now, undefined) };
   const mid = message.get(42);
   if (typeof mid === 'string') fields[42] = mid;
-  const terminal = await terminalByTid(deps.store.db, tid);
+  const terminal = await terminalByTid(deps.store.read, tid);
   const response = await encodeResponse(deps.hsm, message.mti, tpdu, header, processingRequest(terminal, undefined), { fields, mac: false }, null);
   return { response, kind: 'undecodable', rc: RC.formatError };
 }

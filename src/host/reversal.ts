@@ -17,7 +17,7 @@ export async function handleReversal(ctx: Ctx): Promise<{ reply: Reply; terminal
   const { req, terminal, deps } = ctx;
   const key = `${terminal.id}|${req.batch}|${req.stan}`;
   const reply = await deps.serialize(key, () => deps.store.transact((trx) => reversalUnit(ctx, trx)));
-  return { reply, terminal: (await terminalById(deps.store.db, terminal.id)) ?? terminal };
+  return { reply, terminal: (await terminalById(deps.store.read, terminal.id)) ?? terminal };
 }
 
 async function findByKey(trx: Trx, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {

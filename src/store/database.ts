@@ -11,6 +11,11 @@ import type { Database } from './schema.js';
 export interface Store {
   readonly engine: Engine;
   readonly db: Kysely<Database>;
+  /**
+   * For reads outside a unit of work (the host's look-ups before it starts one): on SQLite a second
+   * connection, so that they never queue behind a running group commit; on PostgreSQL the pool.
+   */
+  readonly read: Kysely<Database>;
   /** where the data lives, without credentials */
   readonly location: string;
   /** the file path of an SQLite database (for the LMK key file beside it) */
@@ -53,20 +58,46 @@ function parseInt8(value: string): number {
   return n;
 }
 
+/** Statements prepared once per SQL text and reused (Kysely's SQLite driver would prepare every time). */
+const STATEMENTS_CACHED_MAX = 512;
+
+function cachingSqlite(sqlite: BetterSqlite3.Database): ConstructorParameters<typeof SqliteDialect>[0]['database'] {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (!statement) {
+        statement = sqlite.prepare(text);
+        if (cache.size >= STATEMENTS_CACHED_MAX) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  } as unknown as ConstructorParameters<typeof SqliteDialect>[0]['database'];
+}
+
+function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
+  const sqlite = new BetterSqlite3(target, readonly ? { readonly: true } : {});
+  if (!readonly) {
+    // Durable before reply: WAL with a full fsync at every commit.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+  }
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+
 export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<Store> {
   const { engine, target } = parseDbUrl(url);
   let db: Kysely<Database>;
+  let read: Kysely<Database> | undefined;
   let location: string;
   let file: string | undefined;
   if (engine === 'sqlite') {
     if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
-    const sqlite = new BetterSqlite3(target);
-    // Durable before reply: WAL with a full fsync at every commit.
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(openSqlite(target, false)) }) });
     location = target === ':memory:' ? 'sqlite::memory:' : `sqlite:${target}`;
     file = target === ':memory:' ? undefined : target;
   } else {
@@ -87,14 +118,19 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
       throw new StoreError(`migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  if (engine === 'sqlite' && target !== ':memory:') read = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(openSqlite(target, true)) }) });
   const committer = new GroupCommitter(db);
   return {
     engine,
     db,
+    read: read ?? db,
     location,
     ...(file ? { file } : {}),
     transact: (work) => committer.run(work),
     commitStats: () => committer.stats(),
-    close: () => db.destroy(),
+    close: async () => {
+      await read?.destroy();
+      await db.destroy();
+    },
   };
 }

@@ -13,8 +13,9 @@ interface Pending {
 export const GROUP_UNITS_MAX = 512;
 
 /**
- * Group commit without timers: a unit of work submitted while no transaction is running starts
- * one at once; units submitted while one runs wait and all go into the next transaction together.
+ * Group commit without timers: a unit of work submitted while no transaction is running starts one
+ * as soon as the event loop has taken in what already arrived; units submitted while one runs wait
+ * and all go into the next transaction together.
  * Each unit runs inside its own savepoint, so a unit that throws is rolled back alone. Every
  * promise settles only after the COMMIT that made its unit durable (or after that commit failed).
  */
@@ -42,6 +43,10 @@ export class GroupCommitter {
     this.running = true;
     try {
       while (this.queue.length > 0) {
+        // Yield once to the event loop before each transaction (a setImmediate, not a timer): with a
+        // synchronous driver a whole transaction runs within one turn, so without this every request
+        // that arrived meanwhile would get a transaction, and an fsync, of its own.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, GROUP_UNITS_MAX);
         const outcomes: { ok: boolean; value: unknown }[] = [];
         try {

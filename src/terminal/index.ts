@@ -2,3 +2,4 @@
 export { SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type Result, type SaleResult, type TerminalOptions } from './soft-terminal.js';
 export { FileStorage, MemoryStorage, type BatchEntry, type PendingReversal, type TerminalState, type TerminalStorage } from './storage.js';
 export { Connection, TimeoutError, type Endpoint } from './transport.js';
+export { displayWidth, formatYuan, receipt, RECEIPT_COLUMNS, type ReceiptData } from './receipt.js';

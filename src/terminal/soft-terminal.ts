@@ -50,6 +50,8 @@ export interface TerminalOptions {
   readonly longLived?: boolean;
   /** sign in with 004 and encipher tracks with the TDK (default true) */
   readonly encryptTracks?: boolean;
+  /** keep approved transactions for settlement and voids (default true; a load generator turns it off) */
+  readonly keepBatchLog?: boolean;
 }
 
 export interface Result {
@@ -110,6 +112,7 @@ export class SoftTerminal {
       reversalAttempts: 3,
       longLived: true,
       encryptTracks: true,
+      keepBatchLog: true,
       ...options,
     };
     this.state = options.storage.load() ?? { batch: 1, stan: 0, signedIn: false, batchLog: [] };
@@ -529,6 +532,7 @@ export class SoftTerminal {
   }
 
   private log(e: { stan: string; type: string; amountFen: number; pan: string; res: Result }): void {
+    if (!this.options.keepBatchLog) return;
     this.state.batchLog.push({
       stan: e.stan,
       type: e.type,

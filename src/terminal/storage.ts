@@ -44,13 +44,14 @@ export interface TerminalStorage {
   save(state: TerminalState): void;
 }
 
+/** Keeps the state object itself: for tests and load generation, where nothing must survive the process. */
 export class MemoryStorage implements TerminalStorage {
-  private state?: string;
+  private state?: TerminalState;
   load(): TerminalState | undefined {
-    return this.state ? (JSON.parse(this.state) as TerminalState) : undefined;
+    return this.state;
   }
   save(state: TerminalState): void {
-    this.state = JSON.stringify(state);
+    this.state = state;
   }
 }
 

@@ -46,7 +46,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
     expect((await t.sale(p.card(GOOD), 1_000, '123456')).rc).toBe('00');
     expect((await t.sale(p.card(GOOD), 2_000, '123456')).rc).toBe('00');
     // the terminal "forgets" one sale and misreports another
-    const log = t.batchLog as { amountFen: number }[];
+    const log = t.batchLog as unknown as { amountFen: number }[];
     (log as unknown[]).splice(0, 1);
     log[0]!.amountFen = 2_500;
     const r = await t.settle();

@@ -1,0 +1,118 @@
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { demoInfo, DEMO_MID } from '../demo/seed.js';
+import { verifyLedger } from '../ledger/index.js';
+import { packageVersion, startPlatform } from '../platform/platform.js';
+import { openStore } from '../store/index.js';
+import { formatYuan } from '../terminal/index.js';
+import { emit, UsageError, type Io } from './output.js';
+
+type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
+
+export const DEFAULT_DB = 'data/posgate.db';
+
+function port(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new UsageError('invalid_port', `${name} must be a port number 0–65535`);
+  return n;
+}
+
+export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<void>) => void): Command {
+  return new Command('serve')
+    .description('run the acquiring host: ISO 8583 for terminals, HTTP for /healthz and /metrics')
+    .option('--db <url>', 'SQLite file path or sqlite:PATH (embedded default), or postgres://…', DEFAULT_DB)
+    .option('--iso-port <port>', 'ISO 8583 terminal port', '8583')
+    .option('--http-port <port>', 'HTTP port', '3000')
+    .option('--host <address>', 'address to listen on', '0.0.0.0')
+    .option('--demo', 'seed the demo merchant, terminals, operators and test cards (demo keys!)')
+    .option('--demo-terminals <n>', 'number of demo terminals', '2')
+    .option('--lmk-file <path>', 'LMK key file (default: beside an SQLite database; PostgreSQL needs this or POSGATE_LMK)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
+    .action((o) =>
+      run(async () => {
+        const terminals = Number(o.demoTerminals);
+        if (!Number.isInteger(terminals) || terminals < 1 || terminals > 100_000) throw new UsageError('invalid_count', '--demo-terminals must be 1 to 100000');
+        const log = pino({ level: o.logLevel, base: { service: 'posgate' } });
+        const platform = await startPlatform({
+          db: o.db,
+          isoPort: port(o.isoPort, '--iso-port'),
+          httpPort: port(o.httpPort, '--http-port'),
+          hostname: o.host,
+          demo: Boolean(o.demo),
+          demoTerminals: terminals,
+          ...(o.lmkFile ? { lmkFile: o.lmkFile } : {}),
+          log,
+        });
+        const shown = o.host === '0.0.0.0' ? 'localhost' : o.host;
+        const lines = [
+          `posgate ${packageVersion()} — POS acquiring host`,
+          `  database   ${platform.store.location}`,
+          `  terminals  ISO 8583 on ${o.host}:${platform.iso.port}`,
+          `  HTTP       http://${shown}:${platform.httpPort}/  (portal and API arrive here; /healthz, /metrics today)`,
+        ];
+        if (platform.seeded) {
+          lines.push(`  demo       merchant ${DEMO_MID}, terminals ${platform.seeded.terminals.slice(0, 4).join(', ')}${platform.seeded.terminals.length > 4 ? ', …' : ''} (demo keys: never in production)`);
+          lines.push(`             posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — TMKs, operators and test cards`);
+          lines.push(`             posgate terminal --demo 1${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — a POS at the keyboard`);
+        }
+        io.err(lines.join('\n'));
+        keepAlive(() => platform.close());
+      }, () => false),
+    );
+}
+
+export function demoCommand(io: Io, run: Run): Command {
+  const demo = new Command('demo').description('the demo merchant, terminals and test cards');
+  demo
+    .command('info')
+    .description('the demo terminals (TID, MID, TMK, operators) and test cards')
+    .option('--db <url>', 'database', DEFAULT_DB)
+    .option('--json', 'print one JSON object')
+    .action((o) =>
+      run(async () => {
+        const store = await openStore(o.db);
+        try {
+          const info = (await demoInfo(store)) as { terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[]; cards: { pan: string; expiry: string; pin: string; expect: string; description: string }[] };
+          if (info.terminals.length === 0) throw new UsageError('no_demo', `no demo data in ${store.location}: start it with "posgate serve --demo"`);
+          emit(io, o.json, info, () => [
+            'Demo terminals (fixed demo TMKs — never use them in production):',
+            ...info.terminals.map((t) => `  TID ${t.tid}  MID ${t.mid}  serial ${t.serial}  TMK ${t.tmk}`),
+            `Operators (default passwords, to be changed): ${info.terminals[0]!.operators.map((op) => `${op.no} ${op.role} ${op.password}`).join(' · ')}`,
+            'Test cards (a PIN sale of ¥12.34 with this PIN gets this answer):',
+            ...info.cards.map((c) => `  ${c.pan.padEnd(19)} exp ${c.expiry}  PIN ${c.pin}  → ${c.expect}  ${c.description}`),
+          ]);
+        } finally {
+          await store.close();
+        }
+      }, () => o.json),
+    );
+  return demo;
+}
+
+export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void): Command {
+  const ledger = new Command('ledger').description('the double-entry ledger');
+  ledger
+    .command('verify')
+    .description('check that every posting balances and every balance equals the sum of its postings')
+    .option('--db <url>', 'database', DEFAULT_DB)
+    .option('--json', 'print one JSON object')
+    .action((o) =>
+      run(async () => {
+        const store = await openStore(o.db);
+        try {
+          const report = await verifyLedger(store.db);
+          emit(io, o.json, report, () => [
+            report.ok ? 'ledger OK: every posting balances and every balance equals its postings' : 'ledger NOT OK',
+            `  ${report.postings} postings, ${report.lines} lines, ${report.accounts} accounts`,
+            ...Object.entries(report.totals).map(([a, v]) => `  ${a.padEnd(18)} ${formatYuan(v).padStart(16)}`),
+            ...report.unbalancedPostings.map((u) => `  unbalanced posting ${u.posting}: lines sum to ${u.sumFen} fen`),
+            ...report.accountMismatches.map((m) => `  account ${m.account}: balance ${m.balanceFen} fen, postings ${m.linesFen} fen`),
+          ]);
+          if (!report.ok) setExit(1);
+        } finally {
+          await store.close();
+        }
+      }, () => o.json),
+    );
+  return ledger;
+}

@@ -1,0 +1,106 @@
+import { demoTmk, demoTid, DEMO_MID, LOAD_TEST_PIN, loadTestPan } from '../demo/seed.js';
+import { MemoryStorage, SoftTerminal } from '../terminal/index.js';
+
+
+/**
+ * Drives N software terminals over long-lived connections, each doing PIN sales with MAC back to
+ * back, and measures what the host delivers. Bounded: it stops at the deadline by itself.
+ */
+export interface LoadOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly terminals: number;
+  readonly durationMs: number;
+  readonly warmupMs?: number;
+  readonly amountFen?: number;
+  /** called about twice a second with the figures so far */
+  readonly onProgress?: (p: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  readonly elapsedMs: number;
+  readonly approved: number;
+  readonly perSecond: number;
+  readonly errors: number;
+}
+
+export interface LoadReport {
+  readonly terminals: number;
+  readonly durationMs: number;
+  readonly requests: number;
+  readonly approved: number;
+  readonly perSecond: number;
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  /** response code (or no_response, mac_failure, exception) → count, for everything but 00 */
+  readonly errors: Record<string, number>;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const terminals: SoftTerminal[] = [];
+  for (let i = 0; i < options.terminals; i++) {
+    const tid = demoTid(i);
+    const t = new SoftTerminal({ tid, mid: DEMO_MID, endpoint: { host: options.host, port: options.port }, storage: new MemoryStorage(), keepBatchLog: false, responseTimeoutMs: 10_000 });
+    t.injectTmk(demoTmk(tid));
+    terminals.push(t);
+  }
+  // Sign in a few at a time: a real fleet does not sign in all at once either.
+  for (let i = 0; i < terminals.length; i += 16) await Promise.all(terminals.slice(i, i + 16).map((t) => t.signIn()));
+
+  const latencies: number[] = [];
+  const errors: Record<string, number> = {};
+  let approved = 0;
+  let requests = 0;
+  const warmupMs = options.warmupMs ?? 1_000;
+  const started = performance.now();
+  const measureFrom = started + warmupMs;
+  const deadline = measureFrom + options.durationMs;
+  let measuredApproved = 0;
+
+  const progress = options.onProgress
+    ? setInterval(() => {
+        const elapsed = Math.max(0, performance.now() - measureFrom);
+        options.onProgress!({ elapsedMs: elapsed, approved: measuredApproved, perSecond: elapsed > 0 ? (measuredApproved * 1000) / elapsed : 0, errors: Object.values(errors).reduce((a, b) => a + b, 0) });
+      }, 500)
+    : undefined;
+
+  await Promise.all(
+    terminals.map(async (t, i) => {
+      const card = { entry: 'swipe' as const, pan: loadTestPan(i), expiry: '2812' };
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        let rc: string;
+        try {
+          const r = await t.sale(card, options.amountFen ?? 1, LOAD_TEST_PIN);
+          rc = r.problem ?? r.rc;
+        } catch (err) {
+          rc = `exception:${(err as Error).message.slice(0, 40)}`;
+        }
+        const t1 = performance.now();
+        if (t0 < measureFrom) continue;
+        requests++;
+        if (rc === '00') {
+          approved++;
+          measuredApproved++;
+          latencies.push(t1 - t0);
+        } else errors[rc] = (errors[rc] ?? 0) + 1;
+      }
+    }),
+  );
+  if (progress) clearInterval(progress);
+  for (const t of terminals) t.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    terminals: options.terminals,
+    durationMs: options.durationMs,
+    requests,
+    approved,
+    perSecond: (approved * 1000) / options.durationMs,
+    latencyMs: { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1]! : 0 },
+    errors,
+  };
+}
