@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** A `posgate serve` child process: the host gets its own core, the load generator keeps this one. */
@@ -9,7 +10,9 @@ export interface SpawnedHost {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-const MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const HERE = fileURLToPath(import.meta.url);
+// Built: dist/src/loadgen/spawn-host.js beside dist/src/cli/main.js. From source (tests): the built CLI.
+const MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '..', '..', 'dist', 'src', 'cli', 'main.js') : join(dirname(HERE), '..', 'cli', 'main.js');
 
 export function spawnHost(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<SpawnedHost> {
   return new Promise((resolve, reject) => {
