@@ -3,3 +3,4 @@ export { SoftTerminal, TerminalError, type CardPresentation, type EntryMode, typ
 export { FileStorage, MemoryStorage, type BatchEntry, type PendingReversal, type TerminalState, type TerminalStorage } from './storage.js';
 export { Connection, TimeoutError, type Endpoint } from './transport.js';
 export { displayWidth, formatYuan, receipt, RECEIPT_COLUMNS, type ReceiptData } from './receipt.js';
+export { describeResponse, RESPONSE_TEXT } from './response-codes.js';

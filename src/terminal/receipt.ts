@@ -64,6 +64,21 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** Breaks a line into pieces of at most 32 columns. */
+function wrap(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (const ch of line) {
+    if (displayWidth(current + ch) > RECEIPT_COLUMNS) {
+      out.push(current);
+      current = '';
+    }
+    current += ch;
+  }
+  out.push(current);
+  return out;
+}
+
 export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): string[] {
   const rule = '-'.repeat(RECEIPT_COLUMNS);
   const negative = data.kind === 'void' || data.kind === 'refund';
@@ -93,5 +108,5 @@ export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): str
     if (data.passwordFree && data.noSignature) lines.push(centre('免密免签'), centre('NO PIN, NO SIGNATURE'));
     else lines.push('持卡人签名 CARDHOLDER SIGNATURE', '', '', rule, '本人确认以上交易，同意将其记入本卡账户');
   } else if (data.passwordFree && data.noSignature) lines.push(centre('免密免签'));
-  return lines;
+  return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
 }

@@ -1,0 +1,282 @@
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { DEMO_CARDS, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
+import { inWindow, localTime } from '../host/clock.js';
+import { describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult } from '../terminal/index.js';
+import { UsageError, type Io } from './output.js';
+
+type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
+
+/** Line input that works both at a keyboard (PINs not echoed) and from a pipe (tests, scripts). */
+class Prompter {
+  private muted = false;
+  private readonly lines: AsyncIterator<string>;
+  private readonly rl;
+  constructor(private readonly io: Io) {
+    const output = new Writable({
+      write: (chunk, _enc, done) => {
+        if (!this.muted) process.stdout.write(chunk);
+        done();
+      },
+    });
+    this.rl = createInterface({ input: process.stdin, output, terminal: Boolean(process.stdin.isTTY) });
+    this.lines = this.rl[Symbol.asyncIterator]();
+  }
+  async ask(prompt: string): Promise<string> {
+    process.stdout.write(prompt);
+    const next = await this.lines.next();
+    if (next.done) throw new EndOfInput();
+    if (!process.stdin.isTTY) process.stdout.write('\n');
+    return next.value.trim();
+  }
+  async secret(prompt: string): Promise<string> {
+    process.stdout.write(prompt);
+    this.muted = true;
+    try {
+      const next = await this.lines.next();
+      if (next.done) throw new EndOfInput();
+      return next.value.trim();
+    } finally {
+      this.muted = false;
+      process.stdout.write('\n');
+    }
+  }
+  close(): void {
+    this.rl.close();
+  }
+  say(text: string): void {
+    this.io.out(text);
+  }
+}
+
+class EndOfInput extends Error {}
+
+function parseYuan(text: string): number {
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) throw new UsageError('invalid_amount', `"${text}" is not an amount in yuan (e.g. 12.34)`);
+  const [y, f = ''] = text.split('.');
+  return Number(y) * 100 + Number(f.padEnd(2, '0'));
+}
+
+const ENTRY_KEYS: Record<string, EntryMode> = { s: 'swipe', c: 'chip', t: 'tap', k: 'keyed', '': 'swipe' };
+const ENTRY_NAMES: Record<EntryMode, string> = { swipe: '刷卡 swipe', chip: '插卡 chip', tap: '挥卡 tap', keyed: '手输 keyed', fallback: '降级 fallback' };
+
+/** Chip data for chip and contactless presentations of the software terminal (no real card behind it). */
+function chipData(amountFen: number): Buffer {
+  const tlv = (tag: string, value: string) => Buffer.concat([Buffer.from(tag, 'hex'), Buffer.from([value.length / 2]), Buffer.from(value, 'hex')]);
+  const d = localTime(Date.now(), 'Asia/Shanghai');
+  return Buffer.concat([
+    tlv('9F26', Buffer.from(String(Date.now())).subarray(-8).toString('hex')), tlv('9F27', '80'), tlv('9F10', '07010103A0A802'), tlv('9F37', '11223344'),
+    tlv('9F36', '0001'), tlv('95', '0000000000'), tlv('9A', d.day.slice(2).replace(/-/g, '')), tlv('9C', '00'), tlv('9F02', String(amountFen).padStart(12, '0')),
+    tlv('5F2A', '0156'), tlv('82', '7C00'), tlv('9F1A', '0156'), tlv('9F33', 'E0F1C8'), tlv('9F34', '3F0000'), tlv('9F35', '22'),
+  ]);
+}
+
+export function terminalCommand(io: Io, run: Run): Command {
+  return new Command('terminal')
+    .description('an interactive POS terminal (the software terminal) on the ISO 8583 link')
+    .option('--demo <n>', 'be demo terminal n (1 = 30000001), with its documented demo TMK')
+    .option('--tid <tid>', 'terminal ID')
+    .option('--mid <mid>', 'merchant ID')
+    .option('--tmk <hex>', 'inject this TMK (key ceremony); otherwise activate with menu item A')
+    .option('--host <host>', 'host address', '127.0.0.1')
+    .option('--port <port>', 'host ISO 8583 port', '8583')
+    .option('--state <file>', 'the terminal\'s secure storage (keys, batch, pending reversal)')
+    .option('--operator <no>', 'operator number', '01')
+    .action((o) =>
+      run(async () => {
+        let tid: string = o.tid;
+        let mid: string = o.mid;
+        let tmk: string | undefined = o.tmk;
+        if (o.demo !== undefined) {
+          const n = Number(o.demo);
+          if (!Number.isInteger(n) || n < 1) throw new UsageError('invalid_demo', '--demo takes a terminal number from 1');
+          tid = demoTid(n - 1);
+          mid = DEMO_MID;
+          tmk = demoTmk(tid);
+        }
+        if (!tid || !mid) throw new UsageError('terminal_identity', 'give --demo N, or --tid and --mid');
+        const terminal = new SoftTerminal({
+          tid,
+          mid,
+          endpoint: { host: o.host, port: Number(o.port) },
+          storage: new FileStorage(o.state ?? `data/terminal-${tid}.json`),
+          operator: o.operator,
+          responseTimeoutMs: 15_000,
+        });
+        if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
+        const p = new Prompter(io);
+        try {
+          await menu(terminal, p, o.operator, mid);
+        } catch (err) {
+          if (!(err instanceof EndOfInput)) throw err;
+        } finally {
+          p.close();
+          terminal.close();
+        }
+      }, () => false),
+    );
+}
+
+async function readCard(p: Prompter, amountFen: number): Promise<CardPresentation> {
+  p.say(DEMO_CARDS.map((c, i) => `  ${String(i + 1).padStart(2)}. ${c.pan}  ${c.description}`).join('\n'));
+  const which = await p.ask('卡号 Card number (or test card 1–10): ');
+  const demo = /^\d{1,2}$/.test(which) ? DEMO_CARDS[Number(which) - 1] : DEMO_CARDS.find((c) => c.pan === which);
+  const pan = demo?.pan ?? which;
+  if (!/^\d{12,19}$/.test(pan)) throw new UsageError('invalid_card', 'a card number is 12–19 digits');
+  const expiry = demo?.expiry ?? (await p.ask('有效期 Expiry YYMM: '));
+  if (!/^\d{4}$/.test(expiry)) throw new UsageError('invalid_expiry', 'the expiry is YYMM');
+  const key = (await p.ask('方式 Entry: [s]刷卡 swipe [c]插卡 chip [t]挥卡 tap [k]手输 keyed: ')).toLowerCase();
+  const entry = ENTRY_KEYS[key] ?? 'swipe';
+  return { entry, pan, expiry, ...(entry === 'chip' || entry === 'tap' ? { icc: chipData(amountFen), cardSequence: '001' } : {}) };
+}
+
+/** The terminal decides locally whether it may skip the PIN (§9.2), from the parameters it downloaded. */
+function passwordFreeLocally(t: SoftTerminal, card: CardPresentation, amountFen: number): boolean {
+  const q = t.passwordFreeParameters;
+  if (!q || q.FF8054 !== '1' || card.entry !== 'tap') return false;
+  if (amountFen > Number(q.FF8058 ?? 0)) return false;
+  const hhmm = localTime(Date.now(), 'Asia/Shanghai').hhmm;
+  return inWindow(hhmm, q.FF9001 ?? '0000', q.FF9002 ?? '0000');
+}
+
+function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['kind'], t: SoftTerminal, operator: string, mid: string, entry: EntryMode): void {
+  if (r.problem === 'no_response') return p.say('主机无应答，交易已记为待冲正 No answer from the host: the transaction will be reversed');
+  if (r.problem === 'mac_failure') return p.say('应答MAC校验错，交易将冲正 Response MAC wrong: the transaction will be reversed');
+  if (r.problem === 'result_unknown') return p.say('结果未知，请核对 Result unknown: check with the acquirer');
+  p.say(r.approved ? `交易成功 APPROVED  ${describeResponse(r.rc)}` : `交易失败 DECLINED  ${describeResponse(r.rc)}`);
+  if (!r.approved) return;
+  if (r.balanceFen !== undefined) p.say(`可用余额 Available balance: RMB ${formatYuan(r.balanceFen)}`);
+  if (kind === 'balance') return;
+  const data = {
+    merchantName: mid === DEMO_MID ? DEMO_MERCHANT_NAME : mid,
+    mid,
+    tid: t.tid,
+    operator,
+    kind,
+    panMasked: r.panMasked,
+    entry: ENTRY_NAMES[entry],
+    amountFen: r.amountFen,
+    batch: r.batch,
+    stan: r.stan,
+    rrn: r.rrn ?? '',
+    authCode: r.authCode ?? '',
+    at: new Date(),
+    cardOrg: r.cardOrg ?? 'CUP',
+    passwordFree: r.passwordFree,
+    noSignature: r.noSignature,
+  };
+  p.say(['', ...receipt(data, 'merchant'), '', ...receipt(data, 'cardholder'), ''].join('\n'));
+}
+
+async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
+  const password = await p.secret('主管密码 Supervisor password: ');
+  const rc = await t.verifyOperator('00', password);
+  if (rc !== '00') p.say(`主管验证失败 ${describeResponse(rc)}`);
+  return rc === '00';
+}
+
+async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string): Promise<void> {
+  for (;;) {
+    p.say(
+      [
+        '',
+        `posgate 终端 ${t.tid}  批次 batch ${String(t.batch).padStart(6, '0')}  操作员 ${operator}  ${t.signedIn ? '已签到 signed in' : '未签到 not signed in'}${t.pendingReversal ? '  待冲正 reversal pending' : ''}`,
+        ' 1 签到 Sign in       2 消费 Sale          3 消费撤销 Void',
+        ' 4 退货 Refund        5 余额查询 Balance   6 预授权 Pre-auth',
+        ' 7 结算 Settle        8 操作员 Operators   9 签退 Sign out',
+        ' A 激活 Activate      0 退出 Exit',
+      ].join('\n'),
+    );
+    const choice = (await p.ask('> ')).toUpperCase();
+    try {
+      switch (choice) {
+        case '0':
+          return;
+        case '1': {
+          const r = await t.signIn(operator);
+          p.say(r.rc === '00' ? `签到成功 signed in, batch ${String(r.batch).padStart(6, '0')}` : `签到失败 ${describeResponse(r.rc)}`);
+          if (r.rc === '00') await t.downloadPasswordFreeParameters().catch(() => undefined);
+          break;
+        }
+        case '2':
+        case '6': {
+          const amount = parseYuan(await p.ask('金额 Amount (元 yuan): '));
+          const card = await readCard(p, amount);
+          let pin = passwordFreeLocally(t, card, amount) ? undefined : await p.secret('请持卡人输入密码 Cardholder PIN: ');
+          let r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
+          if (!r.approved && pin === undefined && ['55', '61', '65'].includes(r.rc)) {
+            p.say('需要输入密码 A PIN is needed for this payment');
+            pin = await p.secret('请持卡人输入密码 Cardholder PIN: ');
+            r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
+          }
+          show(p, r, choice === '2' ? 'sale' : 'preauth', t, operator, mid, card.entry);
+          break;
+        }
+        case '3': {
+          if (!(await supervisor(t, p))) break;
+          const stan = (await p.ask('原凭证号 Original trace number (STAN): ')).padStart(6, '0');
+          const r = await t.voidSale(stan);
+          show(p, r, 'void', t, operator, mid, 'keyed');
+          break;
+        }
+        case '4': {
+          if (!(await supervisor(t, p))) break;
+          const rrn = await p.ask('原参考号 Original reference number (RRN): ');
+          const date = await p.ask('原交易日期 Original date MMDD: ');
+          const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
+          const card = await readCard(p, amount);
+          const r = await t.refund(card, { rrn, date }, amount);
+          show(p, r, 'refund', t, operator, mid, card.entry);
+          break;
+        }
+        case '5': {
+          const card = await readCard(p, 0);
+          const r = await t.balance(card, await p.secret('请持卡人输入密码 Cardholder PIN: '));
+          show(p, r, 'balance', t, operator, mid, card.entry);
+          break;
+        }
+        case '7': {
+          const r = await t.settle(operator);
+          p.say(r.rc === '00' ? `结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}` : `结算失败 ${describeResponse(r.rc)}`);
+          break;
+        }
+        case '8': {
+          const what = await p.ask('[v] 操作员签到 verify  [c] 修改密码 change password: ');
+          const no = (await p.ask('操作员号 Operator number: ')).padStart(2, '0');
+          if (what.toLowerCase() === 'c') {
+            const old = await p.secret('原密码 Current password: ');
+            const next = await p.secret('新密码 New password: ');
+            const again = await p.secret('再次输入 New password again: ');
+            if (next !== again) {
+              p.say('两次输入不一致 The two new passwords differ');
+              break;
+            }
+            const rc = await t.changeOperatorPassword(no, old, next);
+            p.say(rc === '00' ? '密码已修改 password changed' : rc === '12' ? '新密码不符合规则 (长度、连号、重复或与近期密码相同) the new password breaks the rules' : `失败 ${describeResponse(rc)}`);
+          } else {
+            const rc = await t.verifyOperator(no, await p.secret('密码 Password: '));
+            p.say(rc === '00' ? `操作员 ${no} 签到成功 verified` : `失败 ${describeResponse(rc)}`);
+          }
+          break;
+        }
+        case '9':
+          p.say(`签退 ${describeResponse(await t.signOut())}`);
+          break;
+        case 'A': {
+          const serial = await p.ask('序列号 Serial number: ');
+          const code = await p.secret('激活码 Activation code: ');
+          const r = await t.activate(serial, code);
+          p.say(r.rc === '00' ? `激活成功 activated, TMK KCV ${r.tmkKcv}; 请签到 now sign in` : `激活失败 ${describeResponse(r.rc)}`);
+          break;
+        }
+        default:
+          p.say('请选择菜单 Choose from the menu');
+      }
+    } catch (err) {
+      if (err instanceof EndOfInput) throw err;
+      if (err instanceof TerminalError || err instanceof UsageError) p.say(`错误 ${err.message}`);
+      else throw err;
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+function terminal(port: number, state: string, input: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '2', '--port', String(port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.on('exit', (code) => resolve({ code, out }));
+    child.stdin.end(input);
+  });
+}
+
+describe('posgate terminal (the CLI POS)', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform('sqlite');
+  });
+  afterAll(async () => p.close());
+
+  it('signs in, sells with a PIN, prints both receipt copies, voids with the supervisor, settles', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    const { code, out } = await terminal(p.platform.iso.port, state, ['1', '2', '12.34', '1', 's', '123456', '3', '315926', '000004', '2', '1.00', '2', 's', '123456', '7', '0', ''].join('\n'));
+    expect(code).toBe(0);
+    expect(out).toContain('签到成功 signed in, batch 000001');
+    expect(out).toContain('交易成功 APPROVED');
+    expect(out).toContain('622424******0113');
+    expect(out).toContain('商户存根 MERCHANT COPY');
+    expect(out).toContain('持卡人存根 CARDHOLDER COPY');
+    expect(out).toContain('消费撤销 VOID');
+    expect(out).toContain('交易失败 DECLINED  51 余额不足 insufficient funds');
+    expect(out).toContain('结算完成 settled batch 000001: 对账平 balanced');
+    expect(out).not.toContain('123456\n'); // PINs are read, never echoed back
+  });
+
+  it('remembers its keys and batch in its state file across runs', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    await terminal(p.platform.iso.port, state, '1\n0\n');
+    const { out } = await terminal(p.platform.iso.port, state, '0\n');
+    expect(out).toContain('已签到 signed in');
+  });
+});
