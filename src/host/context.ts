@@ -8,6 +8,7 @@ import type { LocalTime } from './clock.js';
 import type { HostConfig } from './config.js';
 import type { HostMetrics } from './metrics.js';
 import type { Request } from './request.js';
+import type { RegistryCache } from './registry-cache.js';
 import type { RrnGenerator } from './rrn.js';
 
 /** What every step can reach. */
@@ -19,6 +20,8 @@ export interface HostDeps {
   readonly log: Logger;
   readonly metrics: HostMetrics;
   readonly rrn: RrnGenerator;
+  /** terminal and merchant rows for steps 2–5; forget a terminal whenever this process changes it */
+  readonly registry: RegistryCache;
   /** runs `work` after any request with the same key still in flight has finished */
   serialize<T>(key: string, work: () => Promise<T>): Promise<T>;
 }

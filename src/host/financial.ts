@@ -5,7 +5,7 @@ import type { Card } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
-import { newId } from '../store/index.js';
+import { newId, param, prepared } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
@@ -14,6 +14,15 @@ import { cdcvmPerformed } from './validate.js';
 
 type Trx = Transaction<Database>;
 type Txn = TransactionsTable;
+
+const TOMBSTONE = prepared((db) => db.selectFrom('tombstones').select('stan').where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
+const BY_KEY = prepared((db) => db.selectFrom('transactions').selectAll().where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
+const TXN_COLUMNS = [
+  'id', 'terminal_id', 'merchant_id', 'batch', 'stan', 'local_date', 'local_day', 'mti', 'processing_code', 'type', 'amount_fen', 'pan_hash', 'pan_masked', 'pan_enc',
+  'card_id', 'hold_id', 'entry_mode', 'password_free', 'rrn', 'auth_code', 'response_code', 'status', 'original_id', 'refunded_fen', 'card_org', 'reversal_reason',
+  'response', 'settlement_date', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof TransactionsTable)[];
+const INSERT_TXN = prepared((db) => db.insertInto('transactions').values(Object.fromEntries(TXN_COLUMNS.map((c, i) => [c, param(i)])) as unknown as TransactionsTable));
 
 /** What steps 10–17 decided, before the record is written (step 18 or a decline). */
 interface Decision {
@@ -45,9 +54,9 @@ async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
   const unrecorded = (rc: string): Reply => ({ fields: { ...baseFields(ctx), 37: deps.rrn.next(ctx.now), 39: rc }, mac: true });
 
   // Step 9: duplicates and retransmissions.
-  const tombstone = await trx.selectFrom('tombstones').select('stan').where('terminal_id', '=', terminal.id).where('batch', '=', batch).where('stan', '=', stan).executeTakeFirst();
+  const tombstone = await TOMBSTONE.first(trx, [terminal.id, batch, stan]);
   if (tombstone) return unrecorded(RC.invalidTransaction);
-  const existing = await trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminal.id).where('batch', '=', batch).where('stan', '=', stan).executeTakeFirst();
+  const existing = await BY_KEY.first(trx, [terminal.id, batch, stan]);
   if (existing) {
     if (existing.status === 'reversed') return unrecorded(RC.invalidTransaction);
     if (existing.mti === req.mti && existing.processing_code === req.processingCode && existing.amount_fen === req.amountFen) {
@@ -261,7 +270,12 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
       fields[54] = `${type}02156${d.availableFen >= 0 ? 'C' : 'D'}${String(Math.abs(d.availableFen)).padStart(12, '0')}`;
     }
   }
-  const protectedPan = ctx.card && ctx.card.pan.length >= 12 ? deps.hsm.protectPan(ctx.card.pan) : undefined;
+  // The card record already holds the PAN in its stored forms; only an unknown card needs them made.
+  const protectedPan = d.card
+    ? { hash: d.card.pan_hash, ciphertext: d.card.pan_enc, masked: d.card.pan_masked }
+    : ctx.card && ctx.card.pan.length >= 12
+      ? deps.hsm.protectPan(ctx.card.pan)
+      : undefined;
   const row: Txn = {
     id,
     terminal_id: terminal.id,
@@ -294,7 +308,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
     created_at: now,
     updated_at: now,
   };
-  await trx.insertInto('transactions').values(row).execute();
+  await INSERT_TXN.execute(trx, TXN_COLUMNS.map((c) => row[c]));
 
   if (approved) {
     const pending = ACCOUNTS.merchantPending(merchant.id);

@@ -11,6 +11,7 @@ import { createHostMetrics, type HostMetrics } from './metrics.js';
 import { handleFrame, type FrameOutcome } from './pipeline.js';
 import { echoFields } from './reply.js';
 import { Request } from './request.js';
+import { RegistryCache } from './registry-cache.js';
 import { RrnGenerator } from './rrn.js';
 
 export interface HostOptions {
@@ -43,6 +44,7 @@ export class AcquiringHost {
       log: options.log ?? pino({ level: 'silent' }),
       metrics: options.metrics ?? createHostMetrics(),
       rrn: new RrnGenerator(config.nodeId),
+      registry: new RegistryCache(options.store.read),
       serialize: (key, work) => this.serialize(key, work),
     };
   }

@@ -1,5 +1,5 @@
 import { cup, decodeHeader, decodeTpdu, Iso8583Error, unpackCupFrame, type CupHeader, type Tpdu } from '../iso8583/index.js';
-import { merchantById, terminalByTid, type Merchant, type Terminal } from '../merchants/index.js';
+import { terminalByTid, type Merchant, type Terminal } from '../merchants/index.js';
 import { lookupFinancial, lookupManagement, RC, REVERSAL, isFinancialMti, type CatalogueEntry } from './catalogue.js';
 import { readCardInput } from './card-input.js';
 import { localTime } from './clock.js';
@@ -48,10 +48,10 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
 
   // Step 2: terminal.
   const tid = req.tid;
-  const terminal = tid === undefined ? undefined : await terminalByTid(deps.store.read, tid);
+  const terminal = tid === undefined ? undefined : await deps.registry.terminal(tid, now);
   if (!terminal || terminal.status !== 'active') return simple(RC.terminalNotRegistered);
   // Step 3: merchant.
-  const merchant = await merchantById(deps.store.read, terminal.merchant_id);
+  const merchant = await deps.registry.merchant(terminal.merchant_id, now);
   if (!merchant || merchant.status !== 'active' || req.mid !== merchant.mid) return simple(RC.invalidMerchant, terminal, merchant);
 
   // Step 4: function.
@@ -94,7 +94,7 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
     }
     const ctx: Ctx = { ...base, ...(card ? { card } : {}) };
     if (entry.kind === 'reversal') {
-      const { reply, terminal: after } = await handleReversal(ctx);
+      const { reply, terminal: after } = await handleReversal(ctx).finally(() => deps.registry.forgetTerminal(terminal.tid));
       return answer(reply, 'reversal', after);
     }
     // Step 8: batch.
@@ -104,7 +104,7 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
   }
 
   const ctx: Ctx = base;
-  const { reply, terminal: after, merchant: merchantAfter } = await handleManagement(ctx);
+  const { reply, terminal: after, merchant: merchantAfter } = await handleManagement(ctx).finally(() => deps.registry.forgetTerminal(terminal.tid));
   return answer(reply, entry.kind, after ?? terminal, merchantAfter ?? merchant);
 }
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { newId } from '../store/index.js';
+import { newId, param, prepared } from '../store/index.js';
 
 /**
  * THE ISSUER SIMULATOR. posgate is an acquirer; real authorisation happens at the card issuer.
@@ -47,6 +47,10 @@ export type IssuerResult =
   | { readonly approved: false; readonly responseCode: string };
 
 type Trx = Transaction<Database>;
+
+const CARD_BY_HASH = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)));
+const CARD_BY_HASH_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)).forUpdate());
+const SET_CARD_FUNDS = prepared((db) => db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1) }).where('id', '=', param(2)));
 
 function availableFen(card: Card): number {
   return card.kind === 'debit' ? card.balance_fen - card.held_fen : card.credit_limit_fen - card.balance_fen - card.held_fen;
@@ -101,9 +105,7 @@ export class IssuerSimulator {
 
   /** The card by PAN hash, locked for this transaction on PostgreSQL. */
   async findCard(trx: Trx, panHash: string): Promise<Card | undefined> {
-    let q = trx.selectFrom('cards').selectAll().where('pan_hash', '=', panHash);
-    if (this.engine === 'postgres') q = q.forUpdate();
-    return q.executeTakeFirst();
+    return (this.engine === 'postgres' ? CARD_BY_HASH_LOCKED : CARD_BY_HASH).first(trx, [panHash]);
   }
 
   async cardById(trx: Trx, id: string): Promise<Card | undefined> {
@@ -211,6 +213,6 @@ export class IssuerSimulator {
   private async adjust(trx: Trx, card: Card, balanceDelta: number, heldDelta: number): Promise<void> {
     card.balance_fen += balanceDelta;
     card.held_fen += heldDelta;
-    await trx.updateTable('cards').set({ balance_fen: card.balance_fen, held_fen: card.held_fen }).where('id', '=', card.id).execute();
+    await SET_CARD_FUNDS.execute(trx, [card.balance_fen, card.held_fen, card.id]);
   }
 }

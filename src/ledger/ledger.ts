@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/index.js';
-import { newId } from '../store/index.js';
+import { newId, param, prepared } from '../store/index.js';
 
 /**
  * Double-entry ledger. Amounts are integer fen, debits positive and credits negative; the lines of
@@ -40,6 +40,15 @@ export class LedgerError extends Error {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+const INSERT_POSTING = prepared((db) => db.insertInto('postings').values({ id: param(0), transaction_id: param(1), kind: param(2), created_at: param(3) }));
+const INSERT_TWO_LINES = prepared((db) =>
+  db.insertInto('posting_lines').values([
+    { posting_id: param(0), account_id: param(1), amount_fen: param(2) },
+    { posting_id: param(0), account_id: param(3), amount_fen: param(4) },
+  ]),
+);
+const ADD_TO_BALANCE = prepared((db) => db.updateTable('accounts').set({ balance_fen: sql`balance_fen + ${param(0)}` }).where('id', '=', param(1)));
+
 export async function ensureSystemAccounts(db: Db): Promise<void> {
   await ensureAccount(db, ACCOUNTS.cardFunds, 'asset');
   await ensureAccount(db, ACCOUNTS.refundsPayable, 'liability');
@@ -69,18 +78,12 @@ export async function post(trx: Transaction<Database>, kind: PostingKind, transa
   }
   if (sum !== 0) throw new LedgerError(`unbalanced ${kind} posting: lines sum to ${sum} fen`);
   const id = newId('pst');
-  await trx.insertInto('postings').values({ id, transaction_id: transactionId, kind, created_at: now }).execute();
-  await trx
-    .insertInto('posting_lines')
-    .values(lines.map((l) => ({ posting_id: id, account_id: l.account, amount_fen: l.amountFen })))
-    .execute();
+  await INSERT_POSTING.execute(trx, [id, transactionId, kind, now]);
+  if (lines.length === 2) await INSERT_TWO_LINES.execute(trx, [id, lines[0]!.account, lines[0]!.amountFen, lines[1]!.account, lines[1]!.amountFen]);
+  else await trx.insertInto('posting_lines').values(lines.map((l) => ({ posting_id: id, account_id: l.account, amount_fen: l.amountFen }))).execute();
   for (const l of lines) {
-    const r = await trx
-      .updateTable('accounts')
-      .set({ balance_fen: sql`balance_fen + ${l.amountFen}` })
-      .where('id', '=', l.account)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new LedgerError(`no account ${l.account}`);
+    const r = await ADD_TO_BALANCE.execute(trx, [l.amountFen, l.account]);
+    if (Number(r.numAffectedRows ?? 0n) !== 1) throw new LedgerError(`no account ${l.account}`);
   }
   return id;
 }

@@ -4,3 +4,4 @@ export type { Engine } from './engine.js';
 export { GROUP_UNITS_MAX, type Work } from './group-commit.js';
 export { newId } from './ids.js';
 export type * from './schema.js';
+export { param, prepared, type Prepared } from './prepared.js';

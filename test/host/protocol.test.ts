@@ -56,6 +56,7 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     const mak = await hsm.importClearKey({ algorithm: 'tdes', length: 8, usage: 'mac' }, hex(MAK));
     const tdk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'data' }, hex(TDK));
     await store.db.updateTable('terminals').set({ pik: pik.key, mak: mak.key, tdk: tdk.key }).where('tid', '=', '30000001').execute();
+    p.platform.host.deps.registry.forgetTerminal('30000001');
     link = await RawLink.open(p.platform.iso.port);
   });
   afterAll(async () => {
@@ -196,6 +197,7 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     const r = await t.sale(p.card('6224242900000113'), 100, '123456');
     expect(r.rc).toBe('00');
     await p.platform.store.db.updateTable('terminals').set({ pik: null, mak: null }).where('tid', '=', t.tid).execute();
+    p.platform.host.deps.registry.forgetTerminal(t.tid);
     const raw = await t.sale(p.card('6224242900000113'), 100, '123456');
     expect(raw.rc).toBe('77');
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);

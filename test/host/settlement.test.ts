@@ -79,6 +79,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
       const m = (await merchantById(trx, merchant()))!;
       await setPasswordFree(trx, m.id, { ...passwordFreeOf(m), windowStart: '0000', windowEnd: '0000' });
     });
+    p.platform.host.deps.registry.forgetMerchant(merchant());
     const tap = { ...p.card(CREDIT(), 'tap'), icc: chipData() };
     const small = await t.sale(tap, 50_000);
     expect(small.rc).toBe('00');
