@@ -15,6 +15,14 @@ export interface LoadOptions {
   readonly amountFen?: number;
   /** called about twice a second with the figures so far */
   readonly onProgress?: (p: LoadProgress) => void;
+  /**
+   * `reflector`: the far end echoes frames back (the null host of the benchmark). The terminals do
+   * the same work to build each request, but take any matching frame as the answer; without this,
+   * a host would fail MAC checks it cannot pass.
+   */
+  readonly reflector?: boolean;
+  /** sign in before the load (default true; a reflector cannot sign terminals in) */
+  readonly signIn?: boolean;
 }
 
 export interface LoadProgress {
@@ -49,7 +57,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     terminals.push(t);
   }
   // Sign in a few at a time: a real fleet does not sign in all at once either.
-  for (let i = 0; i < terminals.length; i += 16) await Promise.all(terminals.slice(i, i + 16).map((t) => t.signIn()));
+  if (options.reflector) {
+    // A reflector cannot hand out working keys: give each terminal keys of its own making.
+    for (const t of terminals) t.injectWorkingKeys({ pik: '0123456789ABCDEFFEDCBA9876543210', mak: '0123456789ABCDEF', tdk: 'FEDCBA98765432100123456789ABCDEF' });
+  } else for (let i = 0; i < terminals.length; i += 16) await Promise.all(terminals.slice(i, i + 16).map((t) => t.signIn()));
 
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
@@ -75,8 +86,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         const t0 = performance.now();
         let rc: string;
         try {
-          const r = await t.sale(card, options.amountFen ?? 1, LOAD_TEST_PIN);
-          rc = r.problem ?? r.rc;
+          if (options.reflector) {
+            const r = await t.raw(t.saleRequest(card, options.amountFen ?? 1, LOAD_TEST_PIN), true);
+            rc = r ? '00' : 'no_response';
+          } else {
+            const r = await t.sale(card, options.amountFen ?? 1, LOAD_TEST_PIN);
+            rc = r.problem ?? r.rc;
+          }
         } catch (err) {
           rc = `exception:${(err as Error).message.slice(0, 40)}`;
         }

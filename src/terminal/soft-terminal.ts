@@ -147,6 +147,13 @@ export class SoftTerminal {
     this.save();
   }
 
+  /** Working keys injected outside the protocol (a lab bench with no host to sign in to). */
+  injectWorkingKeys(keys: { pik: string; mak: string; tdk?: string }): void {
+    this.state = { ...this.state, pik: keys.pik.toUpperCase(), mak: keys.mak.toUpperCase(), signedIn: true, ...(keys.tdk ? { tdk: keys.tdk.toUpperCase() } : {}) };
+    this.mac = undefined;
+    this.save();
+  }
+
   private save(): void {
     this.options.storage.save(this.state);
   }
@@ -516,6 +523,13 @@ export class SoftTerminal {
 
   async preauth(card: CardPresentation, amountFen: number, pin?: string): Promise<SaleResult> {
     return this.purchaseLike('preauth', card, amountFen, pin);
+  }
+
+  /** The sale request this terminal would send, built but not sent: for load tests against a reflector. */
+  saleRequest(card: CardPresentation, amountFen: number, pin?: string): IsoMessage {
+    const m = this.financial('0200', '000000', '22', amountFen);
+    this.cardFields(m, card, pin);
+    return m;
   }
 
   private async purchaseLike(kind: 'sale' | 'preauth', card: CardPresentation, amountFen: number, pin?: string): Promise<SaleResult> {
