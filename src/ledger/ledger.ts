@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/index.js';
-import { newId, param, prepared } from '../store/index.js';
+import { deferBalanceChange, newId, param, prepared } from '../store/index.js';
 
 /**
  * Double-entry ledger. Amounts are integer fen, debits positive and credits negative; the lines of
@@ -47,7 +47,7 @@ const INSERT_TWO_LINES = prepared((db) =>
     { posting_id: param(0), account_id: param(3), amount_fen: param(4) },
   ]),
 );
-const ADD_TO_BALANCE = prepared((db) => db.updateTable('accounts').set({ balance_fen: sql`balance_fen + ${param(0)}` }).where('id', '=', param(1)));
+
 
 export async function ensureSystemAccounts(db: Db): Promise<void> {
   await ensureAccount(db, ACCOUNTS.cardFunds, 'asset');
@@ -81,10 +81,8 @@ export async function post(trx: Transaction<Database>, kind: PostingKind, transa
   await INSERT_POSTING.execute(trx, [id, transactionId, kind, now]);
   if (lines.length === 2) await INSERT_TWO_LINES.execute(trx, [id, lines[0]!.account, lines[0]!.amountFen, lines[1]!.account, lines[1]!.amountFen]);
   else await trx.insertInto('posting_lines').values(lines.map((l) => ({ posting_id: id, account_id: l.account, amount_fen: l.amountFen }))).execute();
-  for (const l of lines) {
-    const r = await ADD_TO_BALANCE.execute(trx, [l.amountFen, l.account]);
-    if (Number(r.numAffectedRows ?? 0n) !== 1) throw new LedgerError(`no account ${l.account}`);
-  }
+  // Balances change once per account per group commit (see deferBalanceChange); the lines are the record.
+  for (const l of lines) deferBalanceChange(trx, l.account, l.amountFen);
   return id;
 }
 

@@ -119,7 +119,9 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     }
   }
   if (engine === 'sqlite' && target !== ':memory:') read = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(openSqlite(target, true)) }) });
-  const committer = new GroupCommitter(db);
+  // PostgreSQL takes several group transactions at once (row locks keep them apart, deadlocks are
+  // retried); SQLite has a single writer.
+  const committer = engine === 'postgres' ? new GroupCommitter(db, 4, (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? '')) : new GroupCommitter(db);
   return {
     engine,
     db,

@@ -13,34 +13,71 @@ interface Pending {
 export const GROUP_UNITS_MAX = 512;
 
 /**
+ * Additions to account balances, collected while a transaction's units run and written once per
+ * account just before COMMIT (in account order, so concurrent transactions never deadlock on them).
+ * The hottest rows of the ledger — the card-funds and merchant accounts every sale touches — are
+ * then locked for the length of one statement per batch instead of for the whole transaction.
+ */
+interface Scope {
+  committed: Map<string, number>;
+  unit: Map<string, number>;
+}
+const scopes = new WeakMap<object, Scope>();
+
+export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
+  const scope = scopes.get(trx);
+  if (!scope) throw new Error('deferBalanceChange outside a group-committed unit');
+  scope.unit.set(account, (scope.unit.get(account) ?? 0) + amountFen);
+}
+
+function mergeUnit(scope: Scope): void {
+  for (const [account, amount] of scope.unit) scope.committed.set(account, (scope.committed.get(account) ?? 0) + amount);
+  scope.unit.clear();
+}
+
+async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<void> {
+  for (const account of [...scope.committed.keys()].sort()) {
+    const amount = scope.committed.get(account)!;
+    if (amount === 0) continue;
+    const r = await trx.updateTable('accounts').set({ balance_fen: sql`balance_fen + ${amount}` }).where('id', '=', account).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new Error(`no account ${account}`);
+  }
+}
+
+/**
  * Group commit without timers: a unit of work submitted while no transaction is running starts one
- * as soon as the event loop has taken in what already arrived; units submitted while one runs wait
- * and all go into the next transaction together.
- * Each unit runs inside its own savepoint, so a unit that throws is rolled back alone. Every
- * promise settles only after the COMMIT that made its unit durable (or after that commit failed).
+ * as soon as the event loop has taken in what already arrived; units submitted meanwhile go into
+ * the next transaction together. Every promise settles only after the COMMIT that made its unit
+ * durable. Units run without savepoints; if one throws, the transaction is rolled back and each
+ * of its units is run again in a transaction of its own, so that a failing unit fails alone.
+ * `concurrency` transactions may run at once (PostgreSQL; SQLite has one writer).
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running = false;
+  private running = 0;
   private commits = 0;
   private units = 0;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly concurrency = 1,
+    /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
+    private readonly retryable: (error: unknown) => boolean = () => false,
+  ) {}
 
   run<T>(work: Work<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) void this.drain();
+      if (this.running < this.concurrency) void this.drain();
     });
   }
 
-  /** Commits so far and units per commit, for metrics. */
   stats(): { commits: number; units: number } {
     return { commits: this.commits, units: this.units };
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
+    this.running++;
     try {
       while (this.queue.length > 0) {
         // Yield once to the event loop before each transaction (a setImmediate, not a timer): with a
@@ -48,37 +85,46 @@ export class GroupCommitter {
         // that arrived meanwhile would get a transaction, and an fsync, of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, GROUP_UNITS_MAX);
-        const outcomes: { ok: boolean; value: unknown }[] = [];
-        try {
-          await this.db.transaction().execute(async (trx) => {
-            for (const unit of batch) {
-              if (batch.length === 1) {
-                // a lone unit needs no savepoint: if it fails, the whole transaction rolls back
-                outcomes.push({ ok: true, value: await unit.work(trx) });
-                continue;
-              }
-              await sql`savepoint unit`.execute(trx);
-              try {
-                const value = await unit.work(trx);
-                await sql`release savepoint unit`.execute(trx);
-                outcomes.push({ ok: true, value });
-              } catch (error) {
-                await sql`rollback to savepoint unit`.execute(trx);
-                await sql`release savepoint unit`.execute(trx);
-                outcomes.push({ ok: false, value: error });
-              }
-            }
-          });
-        } catch (error) {
-          for (const unit of batch) unit.reject(error);
+        if (batch.length === 0) continue;
+        const values = await this.attempt(batch).catch(() => undefined);
+        if (values) {
+          batch.forEach((unit, i) => unit.resolve(values[i]));
           continue;
         }
-        this.commits++;
-        this.units += batch.length;
-        batch.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
+        // Something failed: run each unit alone, so only the failing one fails.
+        for (const unit of batch) {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const [value] = await this.attempt([unit]);
+              unit.resolve(value);
+              break;
+            } catch (error) {
+              if (attempt < 3 && this.retryable(error)) continue;
+              unit.reject(error);
+              break;
+            }
+          }
+        }
       }
     } finally {
-      this.running = false;
+      this.running--;
     }
+  }
+
+  /** One transaction for the batch; resolves with the units' values after COMMIT. */
+  private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
+    const values: unknown[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      const scope: Scope = { committed: new Map(), unit: new Map() };
+      scopes.set(trx, scope);
+      for (const unit of batch) {
+        values.push(await unit.work(trx));
+        mergeUnit(scope);
+      }
+      await flushBalances(trx, scope);
+    });
+    this.commits++;
+    this.units += batch.length;
+    return values;
   }
 }
