@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { startPlatform } from '../../src/platform/platform.js';
+import { startTestPlatform } from '../support/platform.js';
+
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('the platform: demo seeding, restarts, health and metrics', () => {
+  it('starting --demo again on the same database seeds nothing twice and keeps keys, batches and balances', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'posgate-restart-'));
+    const first = await startTestPlatform('sqlite', { dir });
+    const t = first.terminal(0);
+    await t.signIn();
+    expect((await t.sale(first.card('6224242900000113'), 4_200, '123456')).rc).toBe('00');
+    const snapshot = async (p: typeof first.platform) => ({
+      merchants: (await p.store.db.selectFrom('merchants').select('id').execute()).length,
+      terminals: await p.store.db.selectFrom('terminals').select(['tid', 'tmk', 'pik', 'open_batch']).orderBy('tid').execute(),
+      cards: (await p.store.db.selectFrom('cards').select('id').execute()).length,
+      pending: (await p.store.db.selectFrom('accounts').select(['id', 'balance_fen']).orderBy('id').execute()),
+    });
+    const before = await snapshot(first.platform);
+    await first.platform.close();
+    const again = await startPlatform({ db: first.db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: 2, lmkFile: join(dir, 'lmk.key') });
+    try {
+      expect(again.seeded?.created).toBe(false);
+      expect(await snapshot(again)).toEqual(before);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('serves /healthz and Prometheus /metrics on the HTTP port', async () => {
+    const p = await startTestPlatform('sqlite');
+    try {
+      const t = p.terminal(0);
+      await t.signIn();
+      await t.sale(p.card('6224242900000113'), 100, '123456');
+      const health = (await (await fetch(`http://127.0.0.1:${p.platform.httpPort}/healthz`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ status: 'ok', db: 'sqlite', iso_connections: 1 });
+      const metrics = await (await fetch(`http://127.0.0.1:${p.platform.httpPort}/metrics`)).text();
+      expect(metrics).toMatch(/posgate_iso_requests_total\{kind="sale",rc="00"\} 1/);
+      expect(metrics).toContain('posgate_iso_request_seconds_bucket');
+      expect(metrics).toMatch(/posgate_store_commits_total \d+/);
+      expect(metrics).not.toContain('6224242900000113');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('posgate demo info --json and posgate ledger verify read the same database', async () => {
+    const p = await startTestPlatform('sqlite');
+    const db = p.db;
+    const t = p.terminal(0);
+    await t.signIn();
+    await t.sale(p.card('6224242900000113'), 1_234, '123456');
+    await p.close();
+    const info = cli('demo', 'info', '--db', db, '--json');
+    expect(info.status).toBe(0);
+    const parsed = JSON.parse(info.stdout) as { terminals: { tid: string; tmk: string; operators: unknown[] }[]; cards: { pan: string; expect: string }[] };
+    expect(parsed.terminals.map((x) => x.tid)).toEqual(['30000001', '30000002']);
+    expect(parsed.terminals[0]!.tmk).toBe('CA5D92598DCA48CE8A4C76361A9269E9');
+    expect(parsed.cards.map((c) => c.expect)).toEqual(['00', '51', '55', '75', '41', '43', '54', '00', '62', '14']);
+    const verify = cli('ledger', 'verify', '--db', db, '--json');
+    expect(verify.status).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, postings: 1, totals: { card_funds: 1_234 } });
+    const text = cli('ledger', 'verify', '--db', db);
+    expect(text.stdout).toContain('ledger OK');
+  });
+
+  it('ledger verify exits non-zero when a balance was tampered with', async () => {
+    const p = await startTestPlatform('sqlite');
+    const t = p.terminal(0);
+    await t.signIn();
+    await t.sale(p.card('6224242900000113'), 500, '123456');
+    await p.platform.store.db.updateTable('accounts').set({ balance_fen: 1 }).where('id', '=', 'card_funds').execute();
+    const db = p.db;
+    await p.close();
+    const verify = cli('ledger', 'verify', '--db', db, '--json');
+    expect(verify.status).toBe(1);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, accountMismatches: [{ account: 'card_funds', balanceFen: 1, linesFen: 500 }] });
+  });
+
+  it('posgate serve refuses bad options with exit 2', () => {
+    expect(cli('serve', '--iso-port', '99999').status).toBe(2);
+    expect(cli('serve', '--demo-terminals', '0').status).toBe(2);
+  });
+});
