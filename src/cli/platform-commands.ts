@@ -3,7 +3,7 @@ import pino from 'pino';
 import { demoInfo, DEMO_MID } from '../demo/seed.js';
 import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
-import { openStore } from '../store/index.js';
+import { openStore, type Store } from '../store/index.js';
 import { formatYuan } from '../terminal/index.js';
 import { emit, UsageError, type Io } from './output.js';
 
@@ -61,6 +61,16 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
     );
 }
 
+/** Opens the store named by --db for one command and closes it whatever happens. */
+async function withStore<T>(db: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(db);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 export function demoCommand(io: Io, run: Run): Command {
   const demo = new Command('demo').description('the demo merchant, terminals and test cards');
   demo
@@ -69,9 +79,8 @@ export function demoCommand(io: Io, run: Run): Command {
     .option('--db <url>', 'database', DEFAULT_DB)
     .option('--json', 'print one JSON object')
     .action((o) =>
-      run(async () => {
-        const store = await openStore(o.db);
-        try {
+      run(() =>
+        withStore(o.db, async (store) => {
           const info = (await demoInfo(store)) as { terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[]; cards: { pan: string; expiry: string; pin: string; expect: string; description: string }[] };
           if (info.terminals.length === 0) throw new UsageError('no_demo', `no demo data in ${store.location}: start it with "posgate serve --demo"`);
           emit(io, o.json, info, () => [
@@ -81,10 +90,7 @@ export function demoCommand(io: Io, run: Run): Command {
             'Test cards (a PIN sale of ¥12.34 with this PIN gets this answer):',
             ...info.cards.map((c) => `  ${c.pan.padEnd(19)} exp ${c.expiry}  PIN ${c.pin}  → ${c.expect}  ${c.description}`),
           ]);
-        } finally {
-          await store.close();
-        }
-      }, () => o.json),
+        }), () => o.json),
     );
   return demo;
 }
@@ -97,9 +103,8 @@ export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void)
     .option('--db <url>', 'database', DEFAULT_DB)
     .option('--json', 'print one JSON object')
     .action((o) =>
-      run(async () => {
-        const store = await openStore(o.db);
-        try {
+      run(() =>
+        withStore(o.db, async (store) => {
           const report = await verifyLedger(store.db);
           emit(io, o.json, report, () => [
             report.ok ? 'ledger OK: every posting balances and every balance equals its postings' : 'ledger NOT OK',
@@ -109,10 +114,7 @@ export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void)
             ...report.accountMismatches.map((m) => `  account ${m.account}: balance ${m.balanceFen} fen, postings ${m.linesFen} fen`),
           ]);
           if (!report.ok) setExit(1);
-        } finally {
-          await store.close();
-        }
-      }, () => o.json),
+        }), () => o.json),
     );
   return ledger;
 }

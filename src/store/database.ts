@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from './engine.js';
 import { GroupCommitter, type Work } from './group-commit.js';
@@ -113,7 +113,10 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     location = redact(target);
   }
   if (options.migrate !== false) {
-    const migrator = new Migrator({ db, provider: migrationProvider(engine) });
+    // Kysely looks for its migration tables by name across every schema it can see; on PostgreSQL,
+    // name the schema in use, so that two posgate databases in one PostgreSQL never mix.
+    const schema = engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+    const migrator = new Migrator({ db, provider: migrationProvider(engine), ...(schema ? { migrationTableSchema: schema } : {}) });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       await db.destroy();

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
 import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
-import { ENGINES, postgresReachable } from '../support/stores.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { ENGINES } from '../support/stores.js';
+import { platformFor } from '../support/platform.js';
 
 describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
-  let p: TestPlatform | undefined;
-  beforeAll(async () => {
-    if (engine === 'postgres' && !(await postgresReachable())) return;
-    p = await startTestPlatform(engine, { terminals: 3 });
-  });
-  afterAll(async () => p?.close());
+  const platform = platformFor(engine, { terminals: 3 });
 
   it('locks an operator at the fifth wrong password (75), refuses even the right one while locked', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
@@ -28,6 +24,7 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
   });
 
   it('changes an operator password only to one that follows the rules (12 otherwise)', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(1);
     await t.signIn();
@@ -42,6 +39,7 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
   });
 
   it('activates a terminal with a one-time code: the TMK arrives over ECDH, then sign-in works', async () => {
+    const p = platform();
     if (!p) return;
     const { store, hsm } = p.platform;
     const tid = p.info.terminals[2]!.tid;

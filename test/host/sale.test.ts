@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyLedger, balanceOf, ACCOUNTS } from '../../src/ledger/index.js';
-import { ENGINES, postgresReachable } from '../support/stores.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { ENGINES } from '../support/stores.js';
+import { platformFor } from '../support/platform.js';
 
 describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
-  let p: TestPlatform | undefined;
-  beforeAll(async () => {
-    if (engine === 'postgres' && !(await postgresReachable())) return;
-    p = await startTestPlatform(engine);
-  });
-  afterAll(async () => p?.close());
+  const platform = platformFor(engine);
 
   it('a terminal signs in, takes the working keys and the open batch', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     const r = await t.signIn();
@@ -20,6 +16,7 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
   });
 
   it('every demo card gets the documented answer to a PIN sale of ¥12.34', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
@@ -30,6 +27,7 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
   });
 
   it('an approved sale is one balanced posting: card funds up, merchant pending up', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(1);
     await t.signIn();

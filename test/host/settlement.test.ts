@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { setPasswordFree, passwordFreeOf, merchantById } from '../../src/merchants/index.js';
-import { ENGINES, postgresReachable } from '../support/stores.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { ENGINES } from '../support/stores.js';
+import { platformFor } from '../support/platform.js';
 
 const GOOD = '6224242900000113';
 
 describe.each(ENGINES)('host on %s: settlement, batch upload, password-free payments', (engine) => {
-  let p: TestPlatform | undefined;
-  beforeAll(async () => {
-    if (engine === 'postgres' && !(await postgresReachable())) return;
-    p = await startTestPlatform(engine, { terminals: 3 });
-  });
-  afterAll(async () => p?.close());
-  const merchant = () => p!.platform.seeded!.merchantId;
-  const CREDIT = () => p!.info.cards.find((c) => c.description.startsWith('credit, limit'))!.pan;
-  const account = (a: string) => balanceOf(p!.platform.store.db, a);
+  const platform = platformFor(engine, { terminals: 3 });
+  const merchant = () => platform()!.platform.seeded!.merchantId;
+  const CREDIT = () => platform()!.info.cards.find((c) => c.description.startsWith('credit, limit'))!.pan;
+  const account = (a: string) => balanceOf(platform()!.platform.store.db, a);
 
   it('settles a balanced batch: totals agree, the batch closes, takings minus 0.60 % become available', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
@@ -40,6 +36,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
   });
 
   it('an unbalanced settlement is followed by a batch upload that raises reconciliation alerts', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(1);
     await t.signIn();
@@ -57,6 +54,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
   });
 
   it('a repeated settlement of the batch just closed gets the stored answer; another batch gets 77', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     const { IsoMessage } = await import('../../src/iso8583/index.js');
@@ -69,6 +67,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
   });
 
   it('password-free: a tap under the limit needs no PIN; above it, the host asks for one (55)', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(2);
     await t.signIn();
@@ -96,6 +95,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
   });
 
   it('password-free: the daily count cap sends the 11th payment to the PIN', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(2);
     const tap = { ...p.card(CREDIT(), 'tap'), icc: chipData() };
@@ -108,6 +108,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
   });
 
   it('a debit card without a PIN on a swipe is declined 55 by the issuer', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(2);
     const r = await t.sale(p.card(GOOD), 100);

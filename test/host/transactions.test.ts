@@ -1,25 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
-import { ENGINES, postgresReachable } from '../support/stores.js';
-import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { ENGINES } from '../support/stores.js';
+import { platformFor } from '../support/platform.js';
 
 const GOOD = '6224242900000113';
 const SUPERVISOR = '315926';
 
 describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversals', (engine) => {
-  let p: TestPlatform | undefined;
-  beforeAll(async () => {
-    if (engine === 'postgres' && !(await postgresReachable())) return;
-    p = await startTestPlatform(engine, { terminals: 3 });
-  });
-  afterAll(async () => p?.close());
-  const pending = () => balanceOf(p!.platform.store.db, ACCOUNTS.merchantPending(p!.platform.seeded!.merchantId));
+  const platform = platformFor(engine, { terminals: 3 });
+  const pending = () => balanceOf(platform()!.platform.store.db, ACCOUNTS.merchantPending(platform()!.platform.seeded!.merchantId));
   const cardBalance = async (pan: string) => {
-    const row = await p!.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', p!.platform.hsm.panHash(pan)).executeTakeFirstOrThrow();
+    const row = await platform()!.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', platform()!.platform.hsm.panHash(pan)).executeTakeFirstOrThrow();
     return row.balance_fen;
   };
 
   it('void needs the supervisor, gives the money back, and cannot be done twice', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
@@ -45,6 +41,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
   });
 
   it('refunds: partial refunds up to the original amount, then 61', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(1);
     await t.signIn();
@@ -66,6 +63,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
   });
 
   it('an unanswered sale is reversed before the next request, and the money comes back', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(2, { responseTimeoutMs: 2_000 });
     await t.signIn();
@@ -92,6 +90,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
   });
 
   it('pre-authorisation, completion within 115 %, completion void, pre-auth void', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
@@ -131,6 +130,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
   });
 
   it('balance inquiry answers the available balance in field 54', async () => {
+    const p = platform();
     if (!p) return;
     const t = p.terminal(1);
     await t.signIn();

@@ -8,7 +8,8 @@ import type { HostConfig } from '../../src/host/index.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
 import { MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
-import { PG_URL } from './stores.js';
+import { afterAll, beforeAll } from 'vitest';
+import { PG_URL, postgresReachable } from './stores.js';
 
 export interface DemoInfo {
   terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[];
@@ -76,4 +77,18 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
       await dropSchema?.();
     },
   };
+}
+
+/**
+ * One platform for a describe block on `engine` (started before its tests, closed after). The getter
+ * answers undefined when PostgreSQL is not reachable on a developer machine (CI insists on it).
+ */
+export function platformFor(engine: Engine, options: Parameters<typeof startTestPlatform>[1] = {}): () => TestPlatform | undefined {
+  let platform: TestPlatform | undefined;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    platform = await startTestPlatform(engine, options);
+  });
+  afterAll(async () => platform?.close());
+  return () => platform;
 }
