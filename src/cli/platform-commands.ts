@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { demoInfo, DEMO_MID } from '../demo/seed.js';
@@ -27,12 +28,25 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
     .option('--demo', 'seed the demo merchant, terminals, operators and test cards (demo keys!)')
     .option('--demo-terminals <n>', 'number of demo terminals', '2')
     .option('--lmk-file <path>', 'LMK key file (default: beside an SQLite database; PostgreSQL needs this or POSGATE_LMK)')
+    .option('--tls-port <port>', 'also listen for terminals over TLS (1.2 or later) on this port, e.g. 8584')
+    .option('--tls-cert <file>', 'server certificate chain (PEM) for --tls-port')
+    .option('--tls-key <file>', 'server private key (PEM) for --tls-port')
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .action((o) =>
       run(async () => {
         const terminals = Number(o.demoTerminals);
         if (!Number.isInteger(terminals) || terminals < 1 || terminals > 100_000) throw new UsageError('invalid_count', '--demo-terminals must be 1 to 100000');
         const log = pino({ level: o.logLevel, base: { service: 'posgate' } });
+        let tls: { port: number; cert: Buffer; key: Buffer } | undefined;
+        if (o.tlsPort !== undefined) {
+          if (!o.tlsCert || !o.tlsKey) throw new UsageError('tls_files', '--tls-port needs --tls-cert and --tls-key');
+          try {
+            tls = { port: port(o.tlsPort, '--tls-port'), cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
+          } catch (err) {
+            if (err instanceof UsageError) throw err;
+            throw new UsageError('tls_files', `cannot read the TLS certificate or key: ${(err as Error).message}`);
+          }
+        }
         const platform = await startPlatform({
           db: o.db,
           isoPort: port(o.isoPort, '--iso-port'),
@@ -41,13 +55,14 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
           demo: Boolean(o.demo),
           demoTerminals: terminals,
           ...(o.lmkFile ? { lmkFile: o.lmkFile } : {}),
+          ...(tls ? { tls } : {}),
           log,
         });
         const shown = o.host === '0.0.0.0' ? 'localhost' : o.host;
         const lines = [
           `posgate ${packageVersion()} — POS acquiring host`,
           `  database   ${platform.store.location}`,
-          `  terminals  ISO 8583 on ${o.host}:${platform.iso.port}`,
+          `  terminals  ISO 8583 on ${o.host}:${platform.iso.port}${platform.isoTls ? `, TLS on ${o.host}:${platform.isoTls.port}` : ''}`,
           `  HTTP       http://${shown}:${platform.httpPort}/  (portal and API arrive here; /healthz, /metrics today)`,
         ];
         if (platform.seeded) {

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { Kysely, Transaction, Updateable } from 'kysely';
 import { ensureMerchantAccounts } from '../ledger/index.js';
 import type { KeyBlock } from '../hsm/index.js';
@@ -223,7 +224,6 @@ export async function updateOperator(db: Db, terminalId: string, no: string, pat
  * argon2id hash is stored; the code is returned once, to be shown to the installer.
  */
 export async function issueActivationCode(trx: Transaction<Database>, hashPassword: (clear: string) => Promise<string>, terminalId: string, serial: string | null, ttlMs = 24 * 3600_000, now = Date.now()): Promise<string> {
-  const { randomInt } = await import('node:crypto');
   let code = '';
   for (let i = 0; i < 12; i++) code += String(randomInt(0, 10));
   await trx

@@ -19,6 +19,8 @@ export interface PlatformOptions {
   readonly demoTerminals?: number;
   /** LMK key file; default beside an SQLite database, required (or POSGATE_LMK) for PostgreSQL */
   readonly lmkFile?: string;
+  /** the optional TLS listener (protocol §1.4): same frames, server certificate and key in PEM */
+  readonly tls?: { readonly port: number; readonly cert: Buffer; readonly key: Buffer };
   readonly log?: Logger;
   readonly config?: Partial<HostConfig>;
 }
@@ -29,6 +31,7 @@ export interface Platform {
   readonly issuer: IssuerSimulator;
   readonly host: AcquiringHost;
   readonly iso: IsoListener;
+  readonly isoTls?: IsoListener;
   readonly httpPort: number;
   readonly seeded?: SeedResult;
   close(): Promise<void>;
@@ -57,7 +60,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const metrics = createHostMetrics();
     const host = new AcquiringHost({ store, hsm, issuer, log, metrics, ...(options.config ? { config: options.config } : {}) });
     const iso = await listenIso(host, { port: options.isoPort, ...(options.hostname ? { hostname: options.hostname } : {}) });
-    const api = buildApi({ store, metrics, isoConnections: () => iso.connections(), version: packageVersion() });
+    const isoTls = options.tls
+      ? await listenIso(host, { port: options.tls.port, ...(options.hostname ? { hostname: options.hostname } : {}), tls: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' } })
+      : undefined;
+    const api = buildApi({ store, metrics, isoConnections: () => iso.connections() + (isoTls?.connections() ?? 0), version: packageVersion() });
     await api.listen({ port: options.httpPort, host: options.hostname ?? '0.0.0.0' });
     const address = api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : options.httpPort;
@@ -68,10 +74,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       issuer,
       host,
       iso,
+      ...(isoTls ? { isoTls } : {}),
       httpPort,
       ...(seeded ? { seeded } : {}),
       close: async () => {
         await iso.close();
+        await isoTls?.close();
         await api.close();
         await store.close();
       },
