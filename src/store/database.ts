@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Engine } from './engine.js';
 import { GroupCommitter, type Work } from './group-commit.js';
 import { migrationProvider } from './migrations/index.js';
+import { registerSqliteConnection } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface Store {
@@ -61,20 +62,30 @@ function parseInt8(value: string): number {
 /** Statements prepared once per SQL text and reused (Kysely's SQLite driver would prepare every time). */
 const STATEMENTS_CACHED_MAX = 512;
 
-function cachingSqlite(sqlite: BetterSqlite3.Database): ConstructorParameters<typeof SqliteDialect>[0]['database'] {
+interface CachingSqlite {
+  close(): void;
+  prepare(text: string): BetterSqlite3.Statement;
+  statement(text: string): BetterSqlite3.Statement;
+}
+
+function cachingSqlite(sqlite: BetterSqlite3.Database): CachingSqlite {
   const cache = new Map<string, BetterSqlite3.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare: (text: string) => {
-      let statement = cache.get(text);
-      if (!statement) {
-        statement = sqlite.prepare(text);
-        if (cache.size >= STATEMENTS_CACHED_MAX) cache.delete(cache.keys().next().value!);
-        cache.set(text, statement);
-      }
-      return statement;
-    },
-  } as unknown as ConstructorParameters<typeof SqliteDialect>[0]['database'];
+  const statement = (text: string) => {
+    let s = cache.get(text);
+    if (!s) {
+      s = sqlite.prepare(text);
+      if (cache.size >= STATEMENTS_CACHED_MAX) cache.delete(cache.keys().next().value!);
+      cache.set(text, s);
+    }
+    return s;
+  };
+  return { close: () => sqlite.close(), prepare: statement, statement };
+}
+
+function sqliteKysely(connection: CachingSqlite): Kysely<Database> {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection as unknown as ConstructorParameters<typeof SqliteDialect>[0]['database'] }) });
+  registerSqliteConnection(db, connection);
+  return db;
 }
 
 function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
@@ -100,7 +111,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   let file: string | undefined;
   if (engine === 'sqlite') {
     if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(openSqlite(target, false)) }) });
+    db = sqliteKysely(cachingSqlite(openSqlite(target, false)));
     location = target === ':memory:' ? 'sqlite::memory:' : `sqlite:${target}`;
     file = target === ':memory:' ? undefined : target;
   } else {
@@ -124,7 +135,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
       throw new StoreError(`migration ${failed ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  if (engine === 'sqlite' && target !== ':memory:') read = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingSqlite(openSqlite(target, true)) }) });
+  if (engine === 'sqlite' && target !== ':memory:') read = sqliteKysely(cachingSqlite(openSqlite(target, true)));
   // PostgreSQL takes several group transactions at once (row locks keep them apart, deadlocks are
   // retried); SQLite has a single writer.
   const committer = engine === 'postgres' ? new GroupCommitter(db, 4, (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? '')) : new GroupCommitter(db);

@@ -1,5 +1,17 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Compilable, CompiledQuery, Kysely, QueryResult, Transaction } from 'kysely';
 import type { Database } from './schema.js';
+
+/**
+ * SQLite connections by Kysely adapter: on SQLite a prepared statement runs straight on the
+ * better-sqlite3 connection the Kysely instance (and its open transaction) uses — synchronously,
+ * without Kysely's per-query executor and connection mutex, which cost more than the statement.
+ */
+const sqliteConnections = new WeakMap<object, { statement(text: string): BetterSqlite3.Statement }>();
+
+export function registerSqliteConnection(db: Kysely<Database>, connection: { statement(text: string): BetterSqlite3.Statement }): void {
+  sqliteConnections.set(db.getExecutor().adapter, connection);
+}
 
 /**
  * A query built and compiled once (per engine) and then executed with new parameters: the hot path
@@ -38,6 +50,13 @@ export function prepared<R>(build: (db: Kysely<Database>) => Compilable<R>): Pre
   const execute = (db: Db, values: readonly unknown[]): Promise<QueryResult<R>> => {
     const c = compiledFor(db);
     const parameters = c.parameters.map((p) => (p instanceof Param ? values[p.index] : p));
+    const sqlite = sqliteConnections.get(db.getExecutor().adapter);
+    if (sqlite) {
+      const statement = sqlite.statement(c.sql);
+      if (statement.reader) return Promise.resolve({ rows: statement.all(parameters) as R[] });
+      const { changes } = statement.run(parameters);
+      return Promise.resolve({ rows: [], numAffectedRows: BigInt(changes) });
+    }
     return db.executeQuery({ ...c, parameters } as CompiledQuery<R>);
   };
   return {
