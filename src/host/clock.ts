@@ -22,7 +22,19 @@ export interface LocalTime {
   readonly yymm: string;
 }
 
+/** The last answer per time zone, reused within the same second (Intl formatting costs a few µs). */
+const lastByZone = new Map<string, { second: number; value: LocalTime }>();
+
 export function localTime(ms: number, timeZone: string): LocalTime {
+  const second = Math.floor(ms / 1000);
+  const last = lastByZone.get(timeZone);
+  if (last && last.second === second) return last.value;
+  const value = formatLocalTime(ms, timeZone);
+  lastByZone.set(timeZone, { second, value });
+  return value;
+}
+
+function formatLocalTime(ms: number, timeZone: string): LocalTime {
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(ms)) parts[p.type] = p.value;
   const { year, month, day, hour, minute, second } = parts as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string>;
