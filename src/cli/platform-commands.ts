@@ -67,8 +67,8 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
         ];
         if (platform.seeded) {
           lines.push(`  demo       merchant ${DEMO_MID}, terminals ${platform.seeded.terminals.slice(0, 4).join(', ')}${platform.seeded.terminals.length > 4 ? ', …' : ''} (demo keys: never in production)`);
-          lines.push(`             posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — TMKs, operators and test cards`);
-          lines.push(`             posgate terminal --demo 1${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — a POS at the keyboard`);
+          lines.push(`             npx posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — TMKs, operators and test cards`);
+          lines.push(`             npx posgate terminal --demo 1 --port ${platform.iso.port}   — a POS at the keyboard`);
         }
         io.err(lines.join('\n'));
         keepAlive(() => platform.close());

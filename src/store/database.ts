@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -91,6 +91,9 @@ function sqliteKysely(connection: CachingSqlite): Kysely<Database> {
 function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
   const sqlite = new BetterSqlite3(target, readonly ? { readonly: true } : {});
   if (!readonly) {
+    // Card data (encrypted) and key blocks live here: only the owner reads it. SQLite gives its
+    // -wal and -shm files the database file's permissions.
+    if (target !== ':memory:') chmodSync(target, 0o600);
     // Durable before reply: WAL with a full fsync at every commit.
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
