@@ -15,7 +15,6 @@ import { cdcvmPerformed } from './validate.js';
 type Trx = Transaction<Database>;
 type Txn = TransactionsTable;
 
-const TOMBSTONE = prepared((db) => db.selectFrom('tombstones').select('stan').where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
 const BY_KEY = prepared((db) => db.selectFrom('transactions').selectAll().where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
 const TXN_COLUMNS = [
   'id', 'terminal_id', 'merchant_id', 'batch', 'stan', 'local_date', 'local_day', 'mti', 'processing_code', 'type', 'amount_fen', 'pan_hash', 'pan_masked', 'pan_enc',
@@ -53,12 +52,11 @@ async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
   const stan = req.stan!;
   const unrecorded = (rc: string): Reply => ({ fields: { ...baseFields(ctx), 37: deps.rrn.next(ctx.now), 39: rc }, mac: true });
 
-  // Step 9: duplicates and retransmissions.
-  const tombstone = await TOMBSTONE.first(trx, [terminal.id, batch, stan]);
-  if (tombstone) return unrecorded(RC.invalidTransaction);
+  // Step 9: duplicates and retransmissions. A reversal that found nothing left a tombstone row under
+  // this key (reversal.ts), so one look-up answers both questions.
   const existing = await BY_KEY.first(trx, [terminal.id, batch, stan]);
   if (existing) {
-    if (existing.status === 'reversed') return unrecorded(RC.invalidTransaction);
+    if (existing.status === 'reversed' || existing.status === 'tombstone') return unrecorded(RC.invalidTransaction);
     if (existing.mti === req.mti && existing.processing_code === req.processingCode && existing.amount_fen === req.amountFen) {
       deps.log.info({ tid: terminal.tid, stan, batch }, 'retransmission answered from the stored response');
       return { fields: loadFields(existing.response), mac: true };

@@ -213,7 +213,8 @@ async function settle(ctx: Ctx): Promise<ManagementResult> {
       await trx.insertInto('batches').values({ terminal_id: terminal.id, batch: next, status: 'open', opened_at: ctx.now, closed_at: null, settlement_response: null, balanced: null }).onConflict((oc) => oc.columns(['terminal_id', 'batch']).doUpdateSet({ status: 'open', opened_at: ctx.now, closed_at: null, settlement_response: null, balanced: null })).execute();
       await updateTerminal(trx, terminal.id, { open_batch: next, last_closed_batch: batch });
       await settleToMerchant(trx, ctx, host.domestic.debitFen + host.foreign.debitFen - host.domestic.creditFen - host.foreign.creditFen);
-      await trx.deleteFrom('tombstones').where('terminal_id', '=', terminal.id).where('batch', '=', batch).where('created_at', '<', ctx.now - 86_400_000).execute();
+      // Tombstones are kept until their batch is settled and at least 24 hours (§8.2).
+      await trx.deleteFrom('transactions').where('status', '=', 'tombstone').where('terminal_id', '=', terminal.id).where('batch', '<>', next).where('created_at', '<', ctx.now - 86_400_000).execute();
       deps.log.info({ tid: terminal.tid, batch, balanced: domesticOk && foreignOk }, 'batch settled');
       return { reply: { fields, mac: false }, terminal: { ...current, open_batch: next, last_closed_batch: batch } };
     }),

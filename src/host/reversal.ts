@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import { reverseTransactionPostings } from '../ledger/index.js';
 import { terminalById, type Terminal } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
+import { newId } from '../store/index.js';
 import { RC } from './catalogue.js';
 import type { Ctx } from './context.js';
 import { echoFields, type Reply } from './reply.js';
@@ -36,14 +37,48 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
   if (!t && (req.type === '22' || req.type === '10') && req.has(61)) t = await findByKey(trx, terminal.id, req.original.batch, req.original.stan);
 
   if (!t) {
+    // A tombstone: a row under the original's key, with its 3, 60.1 and amount, that no money moves
+    // through and that declines (12) the original if it arrives after all (§8.2 step 4).
+    const rrn = deps.rrn.next(now);
     await trx
-      .insertInto('tombstones')
-      .values({ terminal_id: terminal.id, batch: req.batch!, stan: req.stan!, processing_code: req.processingCode!, type: req.type!, amount_fen: req.amountFen, reason, created_at: now })
-      .onConflict((oc) => oc.columns(['terminal_id', 'batch', 'stan']).doNothing())
+      .insertInto('transactions')
+      .values({
+        id: newId('txn'),
+        terminal_id: terminal.id,
+        merchant_id: ctx.merchant.id,
+        batch: req.batch!,
+        stan: req.stan!,
+        local_date: ctx.local.mmdd,
+        local_day: ctx.local.day,
+        mti: req.type === '10' || req.type === '11' ? '0100' : '0200',
+        processing_code: req.processingCode!,
+        type: req.type!,
+        amount_fen: req.amountFen,
+        pan_hash: null,
+        pan_masked: null,
+        pan_enc: null,
+        card_id: null,
+        hold_id: null,
+        entry_mode: req.text(22) ?? '',
+        password_free: 0,
+        rrn,
+        auth_code: null,
+        response_code: '',
+        status: 'tombstone',
+        original_id: null,
+        refunded_fen: 0,
+        card_org: null,
+        reversal_reason: reason,
+        response: '{}',
+        settlement_date: null,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     deps.log.info({ tid: terminal.tid, stan: req.stan, batch: req.batch }, 'reversal for nothing: tombstone recorded');
-    return fields(RC.approved, deps.rrn.next(now));
+    return fields(RC.approved, rrn);
   }
+  if (t.status === 'tombstone') return fields(RC.approved, t.rrn); // the same reversal again
   if (t.processing_code !== req.processingCode || t.type !== req.type) return fields(RC.invalidTransaction, t.rrn);
   if (t.amount_fen !== req.amountFen) return fields(RC.originalAmountIncorrect, t.rrn);
   if (t.status === 'reversed') return fields(RC.approved, t.rrn);

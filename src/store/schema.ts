@@ -125,7 +125,7 @@ export interface TransactionsTable {
   rrn: string;
   auth_code: string | null;
   response_code: string;
-  status: string; // approved | declined | reversed | voided | completed (pre-auth)
+  status: string; // approved | declined | reversed | voided | completed (pre-auth) | tombstone (a reversal found nothing)
   original_id: string | null;
   refunded_fen: number;
   card_org: string | null;
@@ -136,16 +136,6 @@ export interface TransactionsTable {
   updated_at: number;
 }
 
-export interface TombstonesTable {
-  terminal_id: string;
-  batch: number;
-  stan: string;
-  processing_code: string;
-  type: string;
-  amount_fen: number;
-  reason: string;
-  created_at: number;
-}
 
 export interface BatchesTable {
   terminal_id: string;
@@ -231,7 +221,6 @@ export interface Database {
   cards: CardsTable;
   card_holds: CardHoldsTable;
   transactions: TransactionsTable;
-  tombstones: TombstonesTable;
   batches: BatchesTable;
   batch_upload_items: BatchUploadItemsTable;
   alerts: AlertsTable;

@@ -139,8 +139,10 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     expect(reversal.get(39)).toBe('00');
     const late = decode(await link.exchange(build(saleFields('000500', 4_321)))).message;
     expect(late.get(39)).toBe('12');
-    const charged = await p.platform.store.db.selectFrom('transactions').select('id').where('stan', '=', '000500').execute();
-    expect(charged).toHaveLength(0);
+    const rows = await p.platform.store.db.selectFrom('transactions').select(['status', 'amount_fen']).where('stan', '=', '000500').execute();
+    expect(rows).toEqual([{ status: 'tombstone', amount_fen: 4_321 }]); // the tombstone, and no sale
+    const again = decode(await link.exchange(build({ ...fields, 39: '98' }, '0400'))).message;
+    expect(again.get(39)).toBe('00'); // the same reversal again: still 00
   });
 
   it('answers an undecodable request it can still identify with 30, and keeps the connection', async () => {

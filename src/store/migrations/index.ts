@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Engine } from '../engine.js';
 import { initialSchema } from './0001_initial.js';
 import { systemKeys } from './0002_system_keys.js';
+import { tombstonesInTransactions } from './0003_tombstones_in_transactions.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_initial': initialSchema(engine),
     '0002_system_keys': systemKeys,
+    '0003_tombstones_in_transactions': tombstonesInTransactions,
   };
   return { getMigrations: async () => migrations };
 }
