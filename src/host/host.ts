@@ -3,6 +3,7 @@ import { cup, Iso8583Error, unpackCupFrame } from '../iso8583/index.js';
 import type { Hsm } from '../hsm/index.js';
 import type { IssuerSimulator } from '../issuer/index.js';
 import type { Store } from '../store/index.js';
+import { AfterCommitError } from './after-commit.js';
 import { RC } from './catalogue.js';
 import { DEFAULT_HOST_CONFIG, type HostConfig } from './config.js';
 import type { HostDeps, LinkInfo } from './context.js';
@@ -23,8 +24,6 @@ export interface HostOptions {
   readonly metrics?: HostMetrics;
 }
 
-/** Thrown by steps that fail after their unit committed: the host then sends nothing (§7 "any"). */
-export class AfterCommitError extends Error {}
 
 /**
  * The acquiring host: one frame in, one outcome out. The TCP link (link.ts) feeds it; tests and

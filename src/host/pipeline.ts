@@ -6,6 +6,7 @@ import { localTime } from './clock.js';
 import type { CardInput, Ctx, HostDeps, LinkInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { handleFinancial } from './financial.js';
+import { AfterCommitError } from './after-commit.js';
 import { handleManagement } from './management.js';
 import type { Reply } from './reply.js';
 import { echoFields } from './reply.js';
@@ -76,11 +77,15 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
 
   const local = localTime(now, merchant.timezone);
   const base = { deps, req, entry, terminal, merchant, now, local, macVerified, link };
-  const answer = async (reply: Reply, kind: string, current: Terminal = terminal, currentMerchant: Merchant = merchant): Promise<FrameOutcome> => ({
-    response: await encodeResponse(deps.hsm, req.mti, tpdu, header, processingRequest(current, currentMerchant), reply, current.mak),
-    kind,
-    rc: String(reply.fields[39]),
-  });
+  // Replies of units that committed: a failure while encoding one must not turn into a 96 for a
+  // request whose outcome already stands, so it is marked as after-commit (the host then sends nothing).
+  const answer = async (reply: Reply, kind: string, current: Terminal = terminal, currentMerchant: Merchant = merchant): Promise<FrameOutcome> => {
+    try {
+      return { response: await encodeResponse(deps.hsm, req.mti, tpdu, header, processingRequest(current, currentMerchant), reply, current.mak), kind, rc: String(reply.fields[39]) };
+    } catch (err) {
+      throw new AfterCommitError(`response could not be encoded: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
   const macedDecline = (rc: string) => answer({ fields: { ...echoFields(req, true), ...timeFields(now, merchant), 37: deps.rrn.next(now), 32: deps.config.acquirerId, 39: rc }, mac: macVerified }, entry.kind);
 
   if (isFinancialMti(req.mti) || req.mti === '0400') {
