@@ -52,6 +52,8 @@ export interface TerminalOptions {
   readonly encryptTracks?: boolean;
   /** keep approved transactions for settlement and voids (default true; a load generator turns it off) */
   readonly keepBatchLog?: boolean;
+  /** on a long-lived connection, send an echo test (0820/301) after this long without traffic (§1.4: 120 s); 0 turns it off */
+  readonly echoIdleMs?: number;
 }
 
 export interface Result {
@@ -113,6 +115,7 @@ export class SoftTerminal {
       longLived: true,
       encryptTracks: true,
       keepBatchLog: true,
+      echoIdleMs: 120_000,
       ...options,
     };
     this.state = options.storage.load() ?? { batch: 1, stan: 0, signedIn: false, batchLog: [] };
@@ -159,8 +162,23 @@ export class SoftTerminal {
   }
 
   close(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.connection?.close();
     this.connection = undefined;
+  }
+
+  private idleTimer?: NodeJS.Timeout;
+  private busy = false;
+
+  /** Re-arms the idle echo after every exchange on a long-lived connection. */
+  private armIdleEcho(): void {
+    clearTimeout(this.idleTimer);
+    if (!this.options.longLived || !this.options.echoIdleMs || !this.connection?.alive) return;
+    this.idleTimer = setTimeout(() => {
+      if (!this.busy && this.connection?.alive) void this.echo().catch(() => undefined);
+    }, this.options.echoIdleMs);
+    this.idleTimer.unref();
   }
 
   // ---- framing ----
@@ -215,7 +233,24 @@ export class SoftTerminal {
    * Sends one request and waits for its response (matching MTI+10, 41 and 11; anything else is
    * discarded, §1.4). Undefined when no response came in time or the connection failed.
    */
-  private async exchange(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
+  /** Exchanges are strictly sequential on a connection (§1.4): an idle echo and a sale never overlap. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private exchange(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
+    const run = this.queue.then(async () => {
+      this.busy = true;
+      try {
+        return await this.exchangeOnce(message, macBearing);
+      } finally {
+        this.busy = false;
+        this.armIdleEcho();
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exchangeOnce(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
     const frame = this.pack(message, macBearing);
     const wantMti = message.mti.slice(0, 2) + String(Number(message.mti.slice(2)) + 10).padStart(2, '0');
     const deadline = Date.now() + this.options.responseTimeoutMs;

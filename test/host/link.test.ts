@@ -31,3 +31,19 @@ describe('the terminal link: timeouts and short connections', () => {
     expect(await t.echo()).toBe('00');
   });
 });
+
+describe('a terminal on a long-lived connection', () => {
+  it('sends an echo test when idle (0820/301), which the host answers', async () => {
+    const p = await startTestPlatform('sqlite');
+    try {
+      const t = p.terminal(0, { echoIdleMs: 150 });
+      await t.signIn();
+      await new Promise((r) => setTimeout(r, 600));
+      const metrics = await (await fetch(`http://127.0.0.1:${p.platform.httpPort}/metrics`)).text();
+      const echoes = Number(/posgate_iso_requests_total\{kind="echo",rc="00"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+      expect(echoes).toBeGreaterThanOrEqual(2);
+    } finally {
+      await p.close();
+    }
+  });
+});
