@@ -52,7 +52,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const terminals: SoftTerminal[] = [];
   for (let i = 0; i < options.terminals; i++) {
     const tid = demoTid(i);
-    const t = new SoftTerminal({ tid, mid: DEMO_MID, endpoint: { host: options.host, port: options.port }, storage: new MemoryStorage(), keepBatchLog: false, responseTimeoutMs: 10_000 });
+    const t = new SoftTerminal({ tid, mid: DEMO_MID, endpoint: { host: options.host, port: options.port }, storage: new MemoryStorage(), keepBatchLog: false, responseTimeoutMs: 10_000, echoIdleMs: 0 });
     t.injectTmk(demoTmk(tid));
     terminals.push(t);
   }

@@ -173,9 +173,13 @@ export class SoftTerminal {
 
   /** Re-arms the idle echo after every exchange on a long-lived connection. */
   private armIdleEcho(): void {
-    clearTimeout(this.idleTimer);
-    if (!this.options.longLived || !this.options.echoIdleMs || !this.connection?.alive) return;
+    if (!this.options.longLived || !this.options.echoIdleMs) return;
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
     this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
       if (!this.busy && this.connection?.alive) void this.echo().catch(() => undefined);
     }, this.options.echoIdleMs);
     this.idleTimer.unref();
@@ -234,20 +238,21 @@ export class SoftTerminal {
    * discarded, §1.4). Undefined when no response came in time or the connection failed.
    */
   /** Exchanges are strictly sequential on a connection (§1.4): an idle echo and a sale never overlap. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly waiting: (() => void)[] = [];
 
-  private exchange(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
-    const run = this.queue.then(async () => {
-      this.busy = true;
-      try {
-        return await this.exchangeOnce(message, macBearing);
-      } finally {
+  private async exchange(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
+    if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.busy = true;
+    try {
+      return await this.exchangeOnce(message, macBearing);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // hand over: stays busy
+      else {
         this.busy = false;
         this.armIdleEcho();
       }
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+    }
   }
 
   private async exchangeOnce(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
