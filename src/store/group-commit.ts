@@ -84,8 +84,13 @@ export class GroupCommitter {
         // synchronous driver a whole transaction runs within one turn, so without this every request
         // that arrived meanwhile would get a transaction, and an fsync, of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.queue.splice(0, GROUP_UNITS_MAX);
+        // With several transactions allowed, split what is queued among them: terminals answered by
+        // one commit come back together, and one transaction for all of them would serialise them
+        // behind each other's round trips.
+        const share = this.concurrency > 1 ? Math.ceil(this.queue.length / this.concurrency) : GROUP_UNITS_MAX;
+        const batch = this.queue.splice(0, Math.min(GROUP_UNITS_MAX, Math.max(1, share)));
         if (batch.length === 0) continue;
+        if (this.queue.length > 0 && this.running < this.concurrency) void this.drain();
         const values = await this.attempt(batch).catch(() => undefined);
         if (values) {
           batch.forEach((unit, i) => unit.resolve(values[i]));
