@@ -1,11 +1,11 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { luhnValid } from '../crypto/index.js';
 import type { PinInput } from '../hsm/index.js';
 import type { Card } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
-import { newId, param, prepared } from '../store/index.js';
+import { deferInsert, newId, param, prepared } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
@@ -16,13 +16,6 @@ type Trx = Transaction<Database>;
 type Txn = TransactionsTable;
 
 const BY_KEY = prepared((db) => db.selectFrom('transactions').selectAll().where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
-const TXN_COLUMNS = [
-  'id', 'terminal_id', 'merchant_id', 'batch', 'stan', 'local_date', 'local_day', 'mti', 'processing_code', 'type', 'amount_fen', 'pan_hash', 'pan_masked', 'pan_enc',
-  'card_id', 'hold_id', 'entry_mode', 'password_free', 'rrn', 'auth_code', 'response_code', 'status', 'original_id', 'refunded_fen', 'card_org', 'reversal_reason',
-  'response', 'settlement_date', 'created_at', 'updated_at',
-] as const satisfies readonly (keyof TransactionsTable)[];
-const INSERT_TXN = prepared((db) => db.insertInto('transactions').values(Object.fromEntries(TXN_COLUMNS.map((c, i) => [c, param(i)])) as unknown as TransactionsTable));
-
 /** What steps 10–17 decided, before the record is written (step 18 or a decline). */
 interface Decision {
   readonly rc: string;
@@ -179,10 +172,13 @@ async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Pr
   const rrn = req.text(37)?.trimEnd();
   const auth = req.text(38)?.trimEnd();
   const samePan = (t: Txn) => panHash !== undefined && t.pan_hash === panHash;
+  // On PostgreSQL the original is locked for this transaction: concurrent group transactions must
+  // not both void it or both refund against the same remaining amount. (SQLite has one writer.)
+  const locked = <Q extends { forUpdate(): Q }>(q: Q): Q => (deps.store.engine === 'postgres' ? q.forUpdate() : q);
   const byKey = async (type: string) =>
     o.batch === undefined || o.stan === undefined
       ? undefined
-      : trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminal.id).where('batch', '=', o.batch).where('stan', '=', o.stan).where('type', '=', type).where('response_code', '=', '00').executeTakeFirst();
+      : locked(trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminal.id).where('batch', '=', o.batch).where('stan', '=', o.stan).where('type', '=', type).where('response_code', '=', '00')).executeTakeFirst();
   const onDate = (t: Txn) => o.mmdd !== undefined && t.local_day === resolveMmdd(o.mmdd, ctx.local.day);
 
   switch (entry.kind) {
@@ -201,7 +197,7 @@ async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Pr
       return t;
     }
     case 'refund': {
-      const candidates = await trx.selectFrom('transactions').selectAll().where('merchant_id', '=', merchant.id).where('rrn', '=', rrn ?? '').where('response_code', '=', '00').where('type', 'in', ['22', '20']).execute();
+      const candidates = await locked(trx.selectFrom('transactions').selectAll().where('merchant_id', '=', merchant.id).where('rrn', '=', rrn ?? '').where('response_code', '=', '00').where('type', 'in', ['22', '20'])).execute();
       const t = candidates.find(onDate);
       if (!t || !samePan(t)) return RC.originalNotFound;
       if (t.terminal_id === terminal.id && (o.batch !== t.batch || o.stan !== t.stan)) return RC.originalNotFound;
@@ -212,7 +208,7 @@ async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Pr
     case 'preauth_void':
     case 'completion': {
       if (panHash === undefined) return RC.originalNotFound;
-      const candidates = await trx.selectFrom('transactions').selectAll().where('merchant_id', '=', merchant.id).where('pan_hash', '=', panHash).where('type', '=', '10').where('response_code', '=', '00').where('auth_code', '=', auth ?? '').execute();
+      const candidates = await locked(trx.selectFrom('transactions').selectAll().where('merchant_id', '=', merchant.id).where('pan_hash', '=', panHash).where('type', '=', '10').where('response_code', '=', '00').where('auth_code', '=', auth ?? '')).execute();
       const t = candidates.find(onDate);
       if (!t) return RC.originalNotFound;
       if (t.status !== 'approved') return RC.invalidTransaction;
@@ -306,7 +302,10 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
     created_at: now,
     updated_at: now,
   };
-  await INSERT_TXN.execute(trx, TXN_COLUMNS.map((c) => row[c]));
+  // Password-free payments are written at once: the daily caps of a later unit in this same
+  // transaction count them. Everything else joins the batch's multi-row INSERT (group-commit.ts).
+  if (row.password_free === 1) await trx.insertInto('transactions').values(row).execute();
+  else await deferInsert(trx, 'transactions', row as unknown as Record<string, unknown>);
 
   if (approved) {
     const pending = ACCOUNTS.merchantPending(merchant.id);
@@ -324,7 +323,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
           { account: pending, amountFen: req.amountFen },
           { account: ACCOUNTS.refundsPayable, amountFen: -req.amountFen },
         ], now);
-        await trx.updateTable('transactions').set({ refunded_fen: d.original!.refunded_fen + req.amountFen, updated_at: now }).where('id', '=', d.original!.id).execute();
+        await trx.updateTable('transactions').set({ refunded_fen: sql`refunded_fen + ${req.amountFen}`, updated_at: now }).where('id', '=', d.original!.id).execute();
         break;
       case 'sale_void':
       case 'completion_void':

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../store/index.js';
-import { deferBalanceChange, newId, param, prepared } from '../store/index.js';
+import { deferBalanceChange, deferInsert, newId } from '../store/index.js';
 
 /**
  * Double-entry ledger. Amounts are integer fen, debits positive and credits negative; the lines of
@@ -40,13 +40,6 @@ export class LedgerError extends Error {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-const INSERT_POSTING = prepared((db) => db.insertInto('postings').values({ id: param(0), transaction_id: param(1), kind: param(2), created_at: param(3) }));
-const INSERT_TWO_LINES = prepared((db) =>
-  db.insertInto('posting_lines').values([
-    { posting_id: param(0), account_id: param(1), amount_fen: param(2) },
-    { posting_id: param(0), account_id: param(3), amount_fen: param(4) },
-  ]),
-);
 
 
 export async function ensureSystemAccounts(db: Db): Promise<void> {
@@ -78,11 +71,13 @@ export async function post(trx: Transaction<Database>, kind: PostingKind, transa
   }
   if (sum !== 0) throw new LedgerError(`unbalanced ${kind} posting: lines sum to ${sum} fen`);
   const id = newId('pst');
-  await INSERT_POSTING.execute(trx, [id, transactionId, kind, now]);
-  if (lines.length === 2) await INSERT_TWO_LINES.execute(trx, [id, lines[0]!.account, lines[0]!.amountFen, lines[1]!.account, lines[1]!.amountFen]);
-  else await trx.insertInto('posting_lines').values(lines.map((l) => ({ posting_id: id, account_id: l.account, amount_fen: l.amountFen }))).execute();
-  // Balances change once per account per group commit (see deferBalanceChange); the lines are the record.
-  for (const l of lines) deferBalanceChange(trx, l.account, l.amountFen);
+  // The posting, its lines and the balance changes are written with the rest of the group commit,
+  // just before COMMIT (store/group-commit.ts): one statement per table and per account per batch.
+  await deferInsert(trx, 'postings', { id, transaction_id: transactionId, kind, created_at: now });
+  for (const l of lines) {
+    await deferInsert(trx, 'posting_lines', { posting_id: id, account_id: l.account, amount_fen: l.amountFen });
+    deferBalanceChange(trx, l.account, l.amountFen);
+  }
   return id;
 }
 

@@ -141,7 +141,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   if (engine === 'sqlite' && target !== ':memory:') read = sqliteKysely(cachingSqlite(openSqlite(target, true)));
   // PostgreSQL takes several group transactions at once (row locks keep them apart, deadlocks are
   // retried); SQLite has a single writer.
-  const committer = engine === 'postgres' ? new GroupCommitter(db, 4, (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? '')) : new GroupCommitter(db);
+  const committer = engine === 'postgres' ? new GroupCommitter(db, 4, (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? ''), true) : new GroupCommitter(db);
   return {
     engine,
     db,

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { param, prepared, type Prepared } from './prepared.js';
 
 export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
 
@@ -18,21 +19,83 @@ export const GROUP_UNITS_MAX = 512;
  * The hottest rows of the ledger — the card-funds and merchant accounts every sale touches — are
  * then locked for the length of one statement per batch instead of for the whole transaction.
  */
+/** Tables whose rows a unit may hand over for a multi-row INSERT at the end of the transaction, in that order. */
+export type DeferredTable = 'transactions' | 'postings' | 'posting_lines';
+const DEFERRED_ORDER: readonly DeferredTable[] = ['transactions', 'postings', 'posting_lines'];
+const ROWS_PER_INSERT = 100;
+
 interface Scope {
   committed: Map<string, number>;
   unit: Map<string, number>;
+  /** whether rows wait for the end of the transaction (PostgreSQL) or go in at once (SQLite) */
+  deferRows: boolean;
+  rows: Map<DeferredTable, Record<string, unknown>[]>;
+  unitRows: Map<DeferredTable, Record<string, unknown>[]>;
+}
+
+/** Single-row inserts, compiled once per table and column list. */
+const rowInserts = new Map<string, Prepared<unknown>>();
+function insertNow(trx: Transaction<Database>, table: DeferredTable, row: Record<string, unknown>): Promise<unknown> {
+  const columns = Object.keys(row);
+  const key = `${table}|${columns.join(',')}`;
+  let insert = rowInserts.get(key);
+  if (!insert) {
+    insert = prepared((db) => db.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, param(i)])) as never));
+    rowInserts.set(key, insert);
+  }
+  return insert.execute(trx, columns.map((c) => row[c]));
 }
 const scopes = new WeakMap<object, Scope>();
 
-export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
+function scopeOf(trx: Transaction<Database>, what: string): Scope {
   const scope = scopes.get(trx);
-  if (!scope) throw new Error('deferBalanceChange outside a group-committed unit');
+  if (!scope) throw new Error(`${what} outside a group-committed unit`);
+  return scope;
+}
+
+export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
+  const scope = scopeOf(trx, 'deferBalanceChange');
   scope.unit.set(account, (scope.unit.get(account) ?? 0) + amountFen);
+}
+
+/**
+ * A row this unit writes and nothing reads back within the same transaction (a transaction
+ * record, a posting and its lines): it is inserted with the batch's others in one multi-row INSERT
+ * just before COMMIT, instead of one statement — one round trip — per row (PostgreSQL). Requests
+ * that could read such a row (a void, a refund, a reversal of it) come only after its reply, hence
+ * after this COMMIT, or are serialised behind it by their key.
+ */
+export async function deferInsert(trx: Transaction<Database>, table: DeferredTable, row: Record<string, unknown>): Promise<void> {
+  const scope = scopeOf(trx, 'deferInsert');
+  // On SQLite a statement costs microseconds and no round trip: the row goes in at once.
+  if (!scope.deferRows) {
+    await insertNow(trx, table, row);
+    return;
+  }
+  let list = scope.unitRows.get(table);
+  if (!list) scope.unitRows.set(table, (list = []));
+  list.push(row);
 }
 
 function mergeUnit(scope: Scope): void {
   for (const [account, amount] of scope.unit) scope.committed.set(account, (scope.committed.get(account) ?? 0) + amount);
   scope.unit.clear();
+  for (const [table, rows] of scope.unitRows) {
+    let list = scope.rows.get(table);
+    if (!list) scope.rows.set(table, (list = []));
+    list.push(...rows);
+  }
+  scope.unitRows.clear();
+}
+
+async function flushRows(trx: Transaction<Database>, scope: Scope): Promise<void> {
+  for (const table of DEFERRED_ORDER) {
+    const rows = scope.rows.get(table);
+    if (!rows) continue;
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      await trx.insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT) as never).execute();
+    }
+  }
 }
 
 async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<void> {
@@ -63,6 +126,8 @@ export class GroupCommitter {
     private readonly concurrency = 1,
     /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
     private readonly retryable: (error: unknown) => boolean = () => false,
+    /** collect write-only rows for one multi-row INSERT per table before COMMIT */
+    private readonly deferRows = false,
   ) {}
 
   run<T>(work: Work<T>): Promise<T> {
@@ -120,12 +185,13 @@ export class GroupCommitter {
   private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
     const values: unknown[] = [];
     await this.db.transaction().execute(async (trx) => {
-      const scope: Scope = { committed: new Map(), unit: new Map() };
+      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.deferRows, rows: new Map(), unitRows: new Map() };
       scopes.set(trx, scope);
       for (const unit of batch) {
         values.push(await unit.work(trx));
         mergeUnit(scope);
       }
+      await flushRows(trx, scope);
       await flushBalances(trx, scope);
     });
     this.commits++;

@@ -1,7 +1,7 @@
 /** Database access: SQLite (embedded default) or PostgreSQL, one set of migrations, group commit. */
 export { openStore, parseDbUrl, StoreError, type Store } from './database.js';
 export type { Engine } from './engine.js';
-export { deferBalanceChange, GROUP_UNITS_MAX, type Work } from './group-commit.js';
+export { deferBalanceChange, deferInsert, GROUP_UNITS_MAX, type DeferredTable, type Work } from './group-commit.js';
 export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';
