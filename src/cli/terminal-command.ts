@@ -224,9 +224,20 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
           if (!(await supervisor(t, p))) break;
           const rrn = await p.ask('原参考号 Original reference number (RRN): ');
           const date = await p.ask('原交易日期 Original date MMDD: ');
+          // The receipt's batch and trace numbers; a sale still in this terminal's batch fills them in.
+          const known = t.batchLog.find((e) => e.rrn === rrn);
+          const batchText = known ? '' : await p.ask('原批次号 Original batch (as on the receipt, blank if another terminal): ');
+          const stanText = known ? '' : await p.ask('原凭证号 Original trace number (blank if another terminal): ');
+          const original = {
+            rrn,
+            date,
+            ...(known ? { batch: t.batch, stan: known.stan } : {}),
+            ...(batchText ? { batch: Number(batchText) } : {}),
+            ...(stanText ? { stan: stanText.padStart(6, '0') } : {}),
+          };
           const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
           const card = await readCard(p, amount);
-          const r = await t.refund(card, { rrn, date }, amount);
+          const r = await t.refund(card, original, amount);
           show(p, r, 'refund', t, operator, mid, card.entry);
           break;
         }

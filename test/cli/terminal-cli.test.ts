@@ -48,3 +48,44 @@ describe('posgate terminal (the CLI POS)', () => {
     expect(out).toContain('已签到 signed in');
   });
 });
+
+describe('posgate terminal: a refund from the receipt', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform('sqlite');
+  });
+  afterAll(async () => p.close());
+
+  it('refunds part of a sale by the reference number and date on its receipt', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '1', '--port', String(p.platform.iso.port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const waitFor = (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} in:\n${out}`)), 10_000);
+        const check = () => {
+          const m = re.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            child.stdout.off('data', check);
+            resolve(m);
+          }
+        };
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString('utf8');
+          check();
+        });
+        check();
+      });
+    child.stdin.write('1\n2\n50.00\n1\ns\n123456\n');
+    const rrn = (await waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
+    const date = (await waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
+    child.stdin.write(`4\n315926\n${rrn}\n${date}\n20.00\n1\ns\n0\n`);
+    child.stdin.end();
+    await new Promise((r) => child.on('exit', r));
+    expect(out).toContain('退货 REFUND');
+    expect(out).toContain('RMB -20.00');
+    const refund = await p.platform.store.db.selectFrom('transactions').select(['amount_fen', 'response_code']).where('type', '=', '25').executeTakeFirstOrThrow();
+    expect(refund).toEqual({ amount_fen: 2_000, response_code: '00' });
+  });
+});
