@@ -3,6 +3,7 @@ import type { Engine } from '../engine.js';
 import { initialSchema } from './0001_initial.js';
 import { systemKeys } from './0002_system_keys.js';
 import { tombstonesInTransactions } from './0003_tombstones_in_transactions.js';
+import { partialQpsIndex } from './0004_partial_qps_index.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -10,6 +11,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0001_initial': initialSchema(engine),
     '0002_system_keys': systemKeys,
     '0003_tombstones_in_transactions': tombstonesInTransactions,
+    '0004_partial_qps_index': partialQpsIndex,
   };
   return { getMigrations: async () => migrations };
 }
