@@ -185,6 +185,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
         ' 1 签到 Sign in       2 消费 Sale          3 消费撤销 Void',
         ' 4 退货 Refund        5 余额查询 Balance   6 预授权 Pre-auth',
         ' 7 结算 Settle        8 操作员 Operators   9 签退 Sign out',
+        ' B 预授权完成 Completion   C 预授权撤销 Pre-auth void',
         ' A 激活 Activate      0 退出 Exit',
       ].join('\n'),
     );
@@ -274,6 +275,17 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
         case '9':
           p.say(`签退 ${describeResponse(await t.signOut())}`);
           break;
+        case 'B':
+        case 'C': {
+          if (choice === 'C' && !(await supervisor(t, p))) break;
+          const authCode = await p.ask('预授权码 Pre-authorisation code: ');
+          const date = await p.ask('预授权日期 Pre-authorisation date MMDD: ');
+          const amount = parseYuan(await p.ask(choice === 'B' ? '完成金额 Completion amount (元): ' : '预授权金额 Pre-authorised amount (元): '));
+          const card = await readCard(p, amount);
+          const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
+          show(p, r, choice === 'B' ? 'completion' : 'void', t, operator, mid, card.entry);
+          break;
+        }
         case 'A': {
           const serial = await p.ask('序列号 Serial number: ');
           const code = await p.secret('激活码 Activation code: ');

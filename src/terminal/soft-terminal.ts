@@ -655,6 +655,43 @@ export class SoftTerminal {
     return { ...res, approved, amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
   }
 
+  /** Pre-authorisation completion (预授权完成): up to 115 % of the hold, by its authorisation code and date. */
+  async completion(card: CardPresentation, preauth: { authCode: string; date: string }, amountFen: number, pin?: string): Promise<SaleResult> {
+    await this.beforeFinancial();
+    const m = this.financial('0200', '000000', '20', amountFen, '06');
+    this.cardFields(m, { ...card, entry: card.entry }, pin);
+    m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
+    const res = await this.reversible(m);
+    if (res.approved) this.log({ stan: res.stan, type: '20', amountFen, pan: card.pan, res });
+    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+  }
+
+  /** Pre-authorisation void (预授权撤销): releases the hold; the amount is the pre-authorised one. */
+  async preauthVoid(card: CardPresentation, preauth: { authCode: string; date: string; amountFen: number }, pin?: string): Promise<SaleResult> {
+    await this.beforeFinancial();
+    const m = this.financial('0100', '200000', '11', preauth.amountFen, '06');
+    this.cardFields(m, card, pin);
+    m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
+    const res = await this.reversible(m);
+    return { ...res, amountFen: preauth.amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+  }
+
+  /** Completion void (预授权完成撤销) of a completion in this batch, by its trace number. */
+  async completionVoid(completionStan: string, pin?: string): Promise<SaleResult> {
+    await this.beforeFinancial();
+    const original = this.entry(completionStan);
+    const m = this.financial('0200', '200000', '21', original.amountFen, '06');
+    m.set(22, `01${pin !== undefined ? '1' : '2'}`).set(2, original.pan).set(37, original.rrn.padEnd(12, ' ')).set(61, `${String(this.state.batch).padStart(6, '0')}${original.stan}${original.date}`);
+    if (original.authCode) m.set(38, original.authCode.padEnd(6, ' '));
+    if (pin !== undefined) this.cardFields(m, this.keyed(original), pin);
+    const res = await this.reversible(m);
+    if (res.approved) {
+      original.status = 'voided';
+      this.save();
+    }
+    return { ...res, amountFen: original.amountFen, panMasked: original.panMasked, passwordFree: false, noSignature: false };
+  }
+
   // ---- settlement ----
 
   /** Settlement (批结算), then batch upload when the host's totals differ; the terminal then moves to the next batch. */

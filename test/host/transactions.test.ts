@@ -94,36 +94,23 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     if (!p) return;
     const t = p.terminal(0);
     await t.signIn();
-    const card = p.card(GOOD);
+    const card = p.card(GOOD, 'keyed');
     const before = await cardBalance(GOOD);
     const auth = await t.preauth(card, 10_000, '123456');
     expect(auth.rc).toBe('00');
     expect(await cardBalance(GOOD)).toBe(before); // a hold, not a debit
-    const raw = async (type: '20' | '11' | '21', amount: number, extra: Record<number, string>) => {
-      if (type !== '20') await t.verifyOperator('00', SUPERVISOR);
-      const { IsoMessage } = await import('../../src/iso8583/index.js');
-      const pc = type === '20' ? '000000' : '200000';
-      const m = new IsoMessage(type === '11' ? '0100' : '0200')
-        .set(2, GOOD).set(3, pc).set(4, String(amount).padStart(12, '0')).set(11, t.nextStan()).set(14, '2812').set(22, '012').set(25, '06')
-        .set(41, t.tid).set(42, p!.info.terminals[0]!.mid).set(49, '156').set(60, `${type}${String(t.batch).padStart(6, '0')}000600`);
-      for (const [k, v] of Object.entries(extra)) m.set(Number(k), v);
-      return t.raw(m, true);
-    };
-    const date = auth.date!;
-    const over = await raw('20', 11_501, { 38: auth.authCode!, 61: `000000000000${date}` });
-    expect(over?.message.get(39)).toBe('61');
-    const completion = await raw('20', 11_500, { 38: auth.authCode!, 61: `000000000000${date}` });
-    expect(completion?.message.get(39)).toBe('00');
-    expect(completion?.macValid).toBe(true);
+    const hold = { authCode: auth.authCode!, date: auth.date! };
+    expect((await t.completion(card, hold, 11_501)).rc).toBe('61'); // above 115 %
+    const completion = await t.completion(card, hold, 11_500);
+    expect(completion.rc).toBe('00');
     expect(await cardBalance(GOOD)).toBe(before - 11_500);
-    const completionStan = String(completion!.message.get(11));
-    const completionVoid = await raw('21', 11_500, { 37: String(completion!.message.get(37)), 61: `${String(t.batch).padStart(6, '0')}${completionStan}${date}` });
-    expect(completionVoid?.message.get(39)).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.completionVoid(completion.stan)).rc).toBe('00');
     expect(await cardBalance(GOOD)).toBe(before);
-    const preauthVoid = await raw('11', 10_000, { 38: auth.authCode!, 61: `000000000000${date}` });
-    expect(preauthVoid?.message.get(39)).toBe('00');
-    const twice = await raw('11', 10_000, { 38: auth.authCode!, 61: `000000000000${date}` });
-    expect(twice?.message.get(39)).toBe('12');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.preauthVoid(card, { ...hold, amountFen: 10_000 })).rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.preauthVoid(card, { ...hold, amountFen: 10_000 })).rc).toBe('12'); // already voided
     const held = await p.platform.store.db.selectFrom('cards').select('held_fen').where('pan_hash', '=', p.platform.hsm.panHash(GOOD)).executeTakeFirstOrThrow();
     expect(held.held_fen).toBe(0);
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
