@@ -9,7 +9,7 @@ import { deferInsert, newId, param, prepared } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
-import { echoFields, loadFields, storeFields, type Reply } from './reply.js';
+import { echoFields, packResponseBody, replayStored, storedResponse, type Reply } from './reply.js';
 import { cdcvmPerformed } from './validate.js';
 
 type Trx = Transaction<Database>;
@@ -52,7 +52,7 @@ async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
     if (existing.status === 'reversed' || existing.status === 'tombstone') return unrecorded(RC.invalidTransaction);
     if (existing.mti === req.mti && existing.processing_code === req.processingCode && existing.amount_fen === req.amountFen) {
       deps.log.info({ tid: terminal.tid, stan, batch }, 'retransmission answered from the stored response');
-      return { fields: loadFields(existing.response), mac: true };
+      return replayStored(existing.response, existing.response_code);
     }
     return unrecorded(RC.duplicate);
   }
@@ -265,6 +265,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
     }
   }
   // The card record already holds the PAN in its stored forms; only an unknown card needs them made.
+  const body = packResponseBody(req.mti, fields);
   const protectedPan = d.card
     ? { hash: d.card.pan_hash, ciphertext: d.card.pan_enc, masked: d.card.pan_masked }
     : ctx.card && ctx.card.pan.length >= 12
@@ -297,7 +298,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
     refunded_fen: 0,
     card_org: d.card?.card_org ?? null,
     reversal_reason: null,
-    response: storeFields(fields),
+    response: storedResponse(body),
     settlement_date: approved ? String(fields[15]) : null,
     created_at: now,
     updated_at: now,
@@ -342,7 +343,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
     }
   }
   deps.log.debug({ tid: terminal.tid, kind: entry.kind, stan: req.stan, rc: d.rc, amount_fen: req.amountFen, txn: id }, 'financial request answered');
-  return { fields, mac: true };
+  return { fields, mac: true, body };
 }
 
 async function setStatus(trx: Trx, id: string, status: string, now: number): Promise<void> {

@@ -1,11 +1,31 @@
-import type { FieldValue } from '../iso8583/index.js';
-import { fieldValueText } from '../iso8583/index.js';
-import type { Request } from './request.js';
+import { cup, fieldValueText, IsoMessage, type FieldValue } from '../iso8583/index.js';
+import { responseMti, type Request } from './request.js';
 
 /** What a step answers: the response fields (39 among them) and whether the response is MACed. */
 export interface Reply {
   readonly fields: Record<number, FieldValue>;
   readonly mac: boolean;
+  /**
+   * The response message already packed (MTI through field 64, whose 8 bytes the MAC overwrites):
+   * financial responses are packed once, stored as these bytes and sent from them — the first time
+   * and for every retransmission, which therefore carries the fields exactly as first sent.
+   */
+  readonly body?: Buffer;
+}
+
+/** Packs a MACed response message for storing and sending (field 64 left as zeros for the MAC). */
+export function packResponseBody(requestMti: string, fields: Record<number, FieldValue>): Buffer {
+  return cup.pack(new IsoMessage(responseMti(requestMti), { ...fields, 64: Buffer.alloc(8) }));
+}
+
+/** The stored form of a financial response: the packed body in base64 (older rows hold JSON fields). */
+export function storedResponse(body: Buffer): string {
+  return body.toString('base64');
+}
+
+export function replayStored(stored: string, responseCode: string): Reply {
+  if (stored.startsWith('{')) return { fields: loadFields(stored), mac: true };
+  return { fields: { 39: responseCode }, mac: true, body: Buffer.from(stored, 'base64') };
 }
 
 export function responseCode(reply: Reply): string {

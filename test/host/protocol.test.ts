@@ -64,9 +64,11 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     await p?.close();
   });
 
+  let firstAnswer: Buffer | null = null;
   it('approves the §12.2 sale frame as sent, with a response MAC the terminal verifies', async () => {
     if (!p) return;
     const response = await link.exchange(SALE_12_2);
+    firstAnswer = response;
     const { message: m, tpdu, header } = decode(response);
     expect(tpdu).toEqual({ id: '60', destination: '0000', source: '0003' });
     // 9: this terminal has not downloaded the merchant's password-free parameters yet (§1.3, §9.3)
@@ -82,7 +84,10 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
   it('answers an exact retransmission with the stored response and moves no money again', async () => {
     if (!p) return;
     const before = await verifyLedger(p.platform.store.db);
-    const again = decode(await link.exchange(SALE_12_2)).message;
+    const againFrame = await link.exchange(SALE_12_2);
+    // the same message, byte for byte, from the MTI on (the header's processing-request nibble is current)
+    expect(againFrame!.subarray(13).equals(firstAnswer!.subarray(13))).toBe(true);
+    const again = decode(againFrame).message;
     const first = await p.platform.store.db.selectFrom('transactions').select(['rrn', 'auth_code']).where('stan', '=', '000002').executeTakeFirstOrThrow();
     expect(again.get(39)).toBe('00');
     expect(again.get(37)).toBe(first.rrn);
