@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -47,9 +48,17 @@ export function benchCommand(io: Io, run: Run): Command {
           port = Number(m[2]);
           where = o.target;
         } else {
-          const db = o.db ?? `sqlite:${join(mkdtempSync(join(tmpdir(), 'posgate-bench-')), 'bench.db')}`;
+          const dir = mkdtempSync(join(tmpdir(), 'posgate-bench-'));
+          const db = o.db ?? `sqlite:${join(dir, 'bench.db')}`;
+          // A PostgreSQL database has no key file beside it: unless POSGATE_LMK is set, the bench makes one.
+          const extra: string[] = [];
+          if (db.startsWith('postgres') && !process.env.POSGATE_LMK) {
+            const lmk = join(dir, 'bench.lmk');
+            writeFileSync(lmk, randomBytes(32).toString('hex'), { mode: 0o600 });
+            extra.push('--lmk-file', lmk);
+          }
           io.err(`starting posgate serve --demo --demo-terminals ${terminals} --db ${db.replace(/:\/\/[^@]*@/, '://***@')}`);
-          const spawned = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', db]);
+          const spawned = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', db, ...extra]);
           port = spawned.isoPort;
           stop = () => spawned.stop();
           where = `a host on ${db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'} (child process)`;
