@@ -96,14 +96,14 @@ export function demoCommand(io: Io, run: Run): Command {
     .action((o) =>
       run(() =>
         withStore(o.db, async (store) => {
-          const info = (await demoInfo(store)) as { terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[]; cards: { pan: string; expiry: string; pin: string; expect: string; description: string }[] };
+          const info = (await demoInfo(store)) as { terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[]; cards: { pan: string; expiry: string; track2: string; pin: string; expect: string; description: string }[] };
           if (info.terminals.length === 0) throw new UsageError('no_demo', `no demo data in ${store.location}: start it with "posgate serve --demo"`);
           emit(io, o.json, info, () => [
             'Demo terminals (fixed demo TMKs — never use them in production):',
             ...info.terminals.map((t) => `  TID ${t.tid}  MID ${t.mid}  serial ${t.serial}  TMK ${t.tmk}`),
             `Operators (default passwords, to be changed): ${info.terminals[0]!.operators.map((op) => `${op.no} ${op.role} ${op.password}`).join(' · ')}`,
             'Test cards (a PIN sale of ¥12.34 with this PIN gets this answer):',
-            ...info.cards.map((c) => `  ${c.pan.padEnd(19)} exp ${c.expiry}  PIN ${c.pin}  → ${c.expect}  ${c.description}`),
+            ...info.cards.map((c) => `  ${c.pan.padEnd(19)} exp ${c.expiry}  PIN ${c.pin}  → ${c.expect}  ${c.description}\n      stripe ${c.track2}`),
           ]);
         }), () => o.json),
     );

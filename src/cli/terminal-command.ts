@@ -128,7 +128,7 @@ async function readCard(p: Prompter, amountFen: number): Promise<CardPresentatio
   if (!/^\d{4}$/.test(expiry)) throw new UsageError('invalid_expiry', 'the expiry is YYMM');
   const key = (await p.ask('方式 Entry: [s]刷卡 swipe [c]插卡 chip [t]挥卡 tap [k]手输 keyed: ')).toLowerCase();
   const entry = ENTRY_KEYS[key] ?? 'swipe';
-  return { entry, pan, expiry, ...(entry === 'chip' || entry === 'tap' ? { icc: chipData(amountFen), cardSequence: '001' } : {}) };
+  return { entry, pan, expiry, ...(demo && (entry === 'swipe' || entry === 'fallback') ? { track2: demo.track2 } : {}), ...(entry === 'chip' || entry === 'tap' ? { icc: chipData(amountFen), cardSequence: '001' } : {}) };
 }
 
 /** The terminal decides locally whether it may skip the PIN (§9.2), from the parameters it downloaded. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { luhnCheckDigit, withOddParity } from '../crypto/index.js';
+import { cardVerificationValue, luhnCheckDigit, tdesEcb, withOddParity } from '../crypto/index.js';
 import type { Hsm } from '../hsm/index.js';
-import type { IssuerSimulator, NewCard } from '../issuer/index.js';
+import { simulatorTrack2, type IssuerSimulator, type NewCard } from '../issuer/index.js';
 import { ensureSystemAccounts } from '../ledger/index.js';
 import { createMerchant, createTerminal, merchantByMid, putOperator, terminalByTid, type OperatorRole } from '../merchants/index.js';
 import type { Store } from '../store/index.js';
@@ -39,9 +39,24 @@ export const DEMO_OPERATORS: readonly DemoOperator[] = [
   { no: '02', role: 'cashier', password: '1397' },
 ];
 
+/**
+ * The issuer simulator's CVK for demo cards, fixed and documented so that the demo's card tracks can
+ * be printed and swiped by any tool (demo mode only, like the demo TMKs). A system key of this name
+ * holds it under the LMK.
+ */
+export const DEMO_CVK_NAME = 'demo_cvk';
+export const DEMO_CVK = '0123456789ABCDEFFEDCBA9876543210';
+
+/** The CVV on a demo card's stripe, computed with the demo CVK in clear (it is public). */
+function demoStripeCvv(pan: string, expiry: string, serviceCode: string): string {
+  const key = Buffer.from(DEMO_CVK, 'hex');
+  return cardVerificationValue(tdesEcb(key.subarray(0, 8)), tdesEcb(key), pan, expiry, serviceCode);
+}
+
 export interface DemoCard {
   readonly pan: string;
   readonly expiry: string;
+  /** the card's magnetic stripe as a reader sees it (`=` separator); swipes send it in field 35 */
   readonly track2: string;
   readonly pin: string;
   /** the response code a PIN sale of ¥12.34 gets */
@@ -56,9 +71,16 @@ function pan(body: string): string {
 
 const GOOD = '2812';
 
-/** Test cards: PIN sales of ¥12.34 with the listed PIN get `expect`. */
-const CARDS: Omit<DemoCard, 'track2'>[] = [
-  { pan: '6224242900000113', expiry: GOOD, pin: '123456', expect: '00', description: 'debit, ¥50,000.00: approved', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
+type DemoCardSpec = Omit<DemoCard, 'track2'> & {
+  /** the stripe carries no CVV (the protocol's worked-example card) */
+  readonly noCvv?: boolean;
+  /** the stripe's CVV is wrong: a counterfeit */
+  readonly counterfeit?: boolean;
+};
+
+/** Test cards: PIN sales of ¥12.34 with the listed PIN get `expect` (swiped, keyed or inserted alike unless said). */
+const CARDS: DemoCardSpec[] = [
+  { pan: '6224242900000113', expiry: GOOD, pin: '123456', expect: '00', noCvv: true, description: 'debit, ¥50,000.00: approved (the protocol\'s worked-example card; no CVV on its stripe)', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
   { pan: pan('622424290000020'), expiry: GOOD, pin: '123456', expect: '51', description: 'debit, ¥0.00: insufficient funds', card: { kind: 'debit', status: 'active', balanceFen: 0, creditLimitFen: 0, pin: '123456' } },
   { pan: pan('622424290000030'), expiry: GOOD, pin: '000000', expect: '55', description: 'debit whose PIN is 123456: any other PIN is wrong (3 a day, then 75)', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
   { pan: pan('622424290000040'), expiry: GOOD, pin: '123456', expect: '75', description: 'debit whose PIN the issuer has blocked: PIN tries exceeded', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456', pinLocked: true } },
@@ -67,15 +89,32 @@ const CARDS: Omit<DemoCard, 'track2'>[] = [
   { pan: pan('622424290000070'), expiry: '2001', pin: '123456', expect: '54', description: 'expired January 2020', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
   { pan: pan('625807000000080'), expiry: GOOD, pin: '888888', expect: '00', description: 'credit, limit ¥20,000.00, no PIN needed without CVM: password-free eligible (tap ≤ ¥1,000 without PIN)', card: { kind: 'credit', status: 'active', balanceFen: 0, creditLimitFen: 2_000_000, pin: '888888', pinRequiredWithoutCvm: false } },
   { pan: pan('625807000000090'), expiry: GOOD, pin: '888888', expect: '62', description: 'credit, blocked by the issuer: restricted card', card: { kind: 'credit', status: 'blocked', balanceFen: 0, creditLimitFen: 2_000_000, pin: '888888' } },
-  { pan: pan('622424290000100'), expiry: GOOD, pin: '123456', expect: '14', description: 'not issued: invalid card number' },
+  { pan: pan('622424290000100'), expiry: GOOD, pin: '123456', expect: '14', noCvv: true, description: 'not issued: invalid card number' },
+  { pan: pan('622424290000110'), expiry: GOOD, pin: '123456', expect: '05', counterfeit: true, description: 'counterfeit stripe: swiped, its CVV does not verify → do not honour (keyed or chip: approved)', card: { kind: 'debit', status: 'active', balanceFen: 5_000_000, creditLimitFen: 0, pin: '123456' } },
 ];
-export const DEMO_CARDS: readonly DemoCard[] = CARDS.map((c) => ({ ...c, track2: `${c.pan}=${c.expiry}101` }));
+
+function stripe(c: DemoCardSpec): string {
+  if (c.noCvv) return simulatorTrack2(c.pan, c.expiry, '101');
+  const cvv = demoStripeCvv(c.pan, c.expiry, '101');
+  return simulatorTrack2(c.pan, c.expiry, '101', c.counterfeit ? String((Number(cvv) + 500) % 1000).padStart(3, '0') : cvv);
+}
+
+export const DEMO_CARDS: readonly DemoCard[] = CARDS.map((spec) => {
+  const { noCvv, counterfeit: _, ...c } = spec;
+  return { ...c, track2: stripe(spec), ...(c.card && !noCvv ? { card: { ...c.card, cvk: DEMO_CVK_NAME } } : {}) };
+});
 
 /** Cards for load tests, one per demo terminal so that terminals do not queue on one card's row. PIN 123456. */
 export function loadTestPan(index: number): string {
   return pan(`62242499${String(index).padStart(7, '0')}`);
 }
 export const LOAD_TEST_PIN = '123456';
+
+/** A load-test card as a swipe presents it: PAN, expiry and its stripe (CVV under the demo CVK). */
+export function loadTestCard(index: number): { readonly pan: string; readonly expiry: string; readonly track2: string } {
+  const p = loadTestPan(index);
+  return { pan: p, expiry: GOOD, track2: simulatorTrack2(p, GOOD, '101', demoStripeCvv(p, GOOD, '101')) };
+}
 
 export interface SeedResult {
   readonly merchantId: string;
@@ -89,6 +128,10 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
     let merchant = await merchantByMid(trx, DEMO_MID);
     const created = merchant === undefined;
     merchant ??= await createMerchant(trx, { mid: DEMO_MID, name: DEMO_MERCHANT_NAME, mcc: '5411' });
+    if (!(await trx.selectFrom('system_keys').select('name').where('name', '=', DEMO_CVK_NAME).executeTakeFirst())) {
+      const cvk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'cvk' }, Buffer.from(DEMO_CVK, 'hex'));
+      await trx.insertInto('system_keys').values({ name: DEMO_CVK_NAME, key_block: cvk.key, kcv: cvk.kcv, created_at: Date.now() }).execute();
+    }
     const tids: string[] = [];
     // The documented default passwords are the same on every demo terminal: hash each once (argon2id is
     // deliberately slow), so that seeding thousands of load-test terminals takes seconds, not hours.
@@ -103,16 +146,14 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
       operatorHashes ??= await Promise.all(DEMO_OPERATORS.map((op) => hsm.hashPassword(op.password)));
       for (const [k, op] of DEMO_OPERATORS.entries()) await putOperator(trx, terminal.id, op.no, operatorHashes[k]!, true);
     }
-    if (created) {
-      for (const c of DEMO_CARDS) {
-        if (!c.card) continue;
-        await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
-      }
+    for (const c of DEMO_CARDS) {
+      if (!c.card || (await trx.selectFrom('cards').select('id').where('pan_hash', '=', hsm.panHash(c.pan)).executeTakeFirst())) continue;
+      await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
     }
     for (let i = 0; i < terminalCount; i++) {
       const loadPan = loadTestPan(i);
       const exists = await trx.selectFrom('cards').select('id').where('pan_hash', '=', hsm.panHash(loadPan)).executeTakeFirst();
-      if (!exists) await issuer.issueCard(trx, { pan: loadPan, expiry: GOOD, serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 1_000_000_000_000, creditLimitFen: 0, pin: LOAD_TEST_PIN });
+      if (!exists) await issuer.issueCard(trx, { pan: loadPan, expiry: GOOD, serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 1_000_000_000_000, creditLimitFen: 0, pin: LOAD_TEST_PIN, cvk: DEMO_CVK_NAME });
     }
     return { merchantId: merchant.id, terminals: tids, created };
   });

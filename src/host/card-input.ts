@@ -9,7 +9,7 @@ import type { Request } from './request.js';
  * Returns null when the data is malformed (→ 30).
  */
 export async function readCardInput(hsm: Hsm, req: Request, tdk: KeyBlock | null): Promise<CardInput | null> {
-  let track: { pan: string; expiry: string; serviceCode: string } | undefined;
+  let track: { pan: string; expiry: string; serviceCode: string; discretionary: string } | undefined;
   const raw = req.text(35);
   if (raw !== undefined) {
     let nibbles = raw;
@@ -21,9 +21,9 @@ export async function readCardInput(hsm: Hsm, req: Request, tdk: KeyBlock | null
       clear.copy(packed, packed.length - 9);
       nibbles = packed.toString('hex').toUpperCase().slice(0, raw.length);
     }
-    const m = /^([0-9]{12,19})D([0-9]{4})([0-9]{3})[0-9]*$/.exec(nibbles);
+    const m = /^([0-9]{12,19})D([0-9]{4})([0-9]{3})([0-9]*)$/.exec(nibbles);
     if (!m) return null;
-    track = { pan: m[1]!, expiry: m[2]!, serviceCode: m[3]! };
+    track = { pan: m[1]!, expiry: m[2]!, serviceCode: m[3]!, discretionary: m[4]! };
   }
   const pan = req.text(2);
   if (pan !== undefined && (pan.length < 12 || pan.length > 19)) return null;
@@ -31,5 +31,5 @@ export async function readCardInput(hsm: Hsm, req: Request, tdk: KeyBlock | null
   const chosen = pan ?? track?.pan;
   if (chosen === undefined) return null;
   const expiry = req.text(14) ?? track?.expiry;
-  return { pan: chosen, ...(expiry ? { expiry } : {}), ...(track ? { serviceCode: track.serviceCode } : {}) };
+  return { pan: chosen, ...(expiry ? { expiry } : {}), ...(track ? { serviceCode: track.serviceCode, track: { expiry: track.expiry, serviceCode: track.serviceCode, discretionary: track.discretionary } } : {}) };
 }

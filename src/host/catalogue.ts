@@ -91,6 +91,7 @@ export function isFinancialMti(mti: string): boolean {
 export const RC = {
   approved: '00',
   invalidMerchant: '03',
+  doNotHonour: '05',
   invalidTransaction: '12',
   invalidAmount: '13',
   invalidCard: '14',

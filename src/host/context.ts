@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hsm } from '../hsm/index.js';
-import type { IssuerSimulator } from '../issuer/index.js';
+import type { IssuerSimulator, TrackData } from '../issuer/index.js';
 import type { Merchant, Terminal } from '../merchants/index.js';
 import type { Store } from '../store/index.js';
 import type { CatalogueEntry } from './catalogue.js';
@@ -31,6 +31,8 @@ export interface CardInput {
   readonly pan: string;
   readonly expiry?: string;
   readonly serviceCode?: string;
+  /** track 2 after the PAN, when the request carried one (field 35) */
+  readonly track?: TrackData;
 }
 
 /** The state of one request after §7 steps 1–8. */

@@ -100,6 +100,7 @@ async function decide(ctx: Ctx, trx: Trx): Promise<Decision> {
   if (!cardRecord) return decline(RC.invalidCard);
   const statusCode = deps.issuer.cardStatusCode(cardRecord, card.expiry, ctx.local.yymm);
   if (statusCode !== null) return decline(statusCode, { card: cardRecord });
+  if (card.track && !(await deps.issuer.verifyTrack(trx, cardRecord, card.pan, card.track))) return decline(RC.doNotHonour, { card: cardRecord });
 
   // Step 15: risk. (The risk engine lands with its own issue; nothing declines here yet.)
 

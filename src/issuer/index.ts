@@ -1,6 +1,7 @@
 /** The issuer simulator: test cards and issuer answers (a simulator, never a real issuer). */
 export {
   IssuerSimulator,
+  simulatorTrack2,
   PIN_TRIES_MAX,
   type Card,
   type CardKind,
@@ -9,4 +10,5 @@ export {
   type IssuerResult,
   type NewCard,
   type PinCheck,
+  type TrackData,
 } from './issuer-simulator.js';

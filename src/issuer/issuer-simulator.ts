@@ -8,8 +8,9 @@ import { newId, param, prepared } from '../store/index.js';
  * THE ISSUER SIMULATOR. posgate is an acquirer; real authorisation happens at the card issuer.
  * This module stands in for the issuers so that the platform runs end to end: it keeps test cards
  * (PAN only as hash + ciphertext + masked form, PIN only as a Visa PVV), their balances or credit
- * limits, holds for pre-authorisations and a daily PIN try counter, and answers like an issuer
- * would. It is a complete simulator with its own tests, not a stub; it is never a real issuer.
+ * limits, holds for pre-authorisations, a daily PIN try counter and the CVK behind each stripe's
+ * CVV, and answers like an issuer would. It is a complete simulator with its own tests, not a
+ * stub; it is never a real issuer.
  */
 export type CardKind = 'debit' | 'credit';
 export type CardStatus = 'active' | 'lost' | 'stolen' | 'expired' | 'blocked';
@@ -29,6 +30,15 @@ export interface NewCard {
   readonly issuerId?: string;
   /** the issuer has blocked the PIN: every PIN attempt gets 75 */
   readonly pinLocked?: boolean;
+  /** the system key (usage cvk) that computes the CVV on the stripe; absent: the stripe carries no CVV */
+  readonly cvk?: string;
+}
+
+/** Track 2 as the host reads it, after the service code. */
+export interface TrackData {
+  readonly expiry: string;
+  readonly serviceCode: string;
+  readonly discretionary: string;
 }
 
 export type Card = CardsTable;
@@ -48,6 +58,15 @@ export type IssuerResult =
 
 type Trx = Transaction<Database>;
 
+/**
+ * The simulator's stripe layout: track 2 = PAN `=` YYMM, service code, then discretionary data that
+ * begins with the 3-digit CVV and is padded with zeros to 9 digits (the length of the protocol's
+ * worked example, whose card carries no CVV: nine zeros).
+ */
+export function simulatorTrack2(pan: string, expiry: string, serviceCode: string, cvv?: string): string {
+  return `${pan}=${expiry}${serviceCode}${(cvv ?? '').padEnd(9, '0')}`;
+}
+
 const CARD_BY_HASH = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)));
 const CARD_BY_HASH_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)).forUpdate());
 const SET_CARD_FUNDS = prepared((db) => db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1) }).where('id', '=', param(2)));
@@ -66,6 +85,8 @@ function authCode(): string {
 }
 
 export class IssuerSimulator {
+  private readonly cvks = new Map<string, KeyBlock>();
+
   constructor(
     private readonly hsm: Hsm,
     private readonly pvk: KeyBlock,
@@ -97,6 +118,7 @@ export class IssuerSimulator {
         pin_required_without_cvm: card.pinRequiredWithoutCvm === false ? 0 : 1,
         card_org: card.cardOrg ?? 'CUP',
         issuer_id: card.issuerId ?? '01020000',
+        cvk: card.cvk ?? null,
         created_at: now,
       })
       .execute();
@@ -120,6 +142,29 @@ export class IssuerSimulator {
     if (card.status === 'stolen') return '43';
     if (card.status === 'expired' || card.expiry < currentYymm || (requestExpiry !== undefined && requestExpiry < currentYymm)) return '54';
     return null;
+  }
+
+  /**
+   * The card's stripe: a track whose CVV (the first 3 digits of the discretionary data) does not
+   * verify under the card's CVK is a counterfeit or a misread → false (the host answers 05). A card
+   * without a CVK on file has no CVV to check.
+   */
+  async verifyTrack(trx: Trx, card: Card, pan: string, track: TrackData): Promise<boolean> {
+    if (card.cvk === null) return true;
+    const cvk = await this.cvkNamed(trx, card.cvk);
+    if (!cvk || !/^[0-9]{3}/.test(track.discretionary)) return false;
+    return this.hsm.verifyCvv(cvk, { pan, expiry: track.expiry, serviceCode: track.serviceCode }, track.discretionary.slice(0, 3));
+  }
+
+  private async cvkNamed(trx: Trx, name: string): Promise<KeyBlock | undefined> {
+    let block = this.cvks.get(name);
+    if (!block) {
+      const row = await trx.selectFrom('system_keys').select('key_block').where('name', '=', name).executeTakeFirst();
+      if (!row) return undefined;
+      block = row.key_block as KeyBlock;
+      this.cvks.set(name, block);
+    }
+    return block;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { demoTmk, demoTid, DEMO_MID, LOAD_TEST_PIN, loadTestPan } from '../demo/seed.js';
+import { demoTmk, demoTid, DEMO_MID, LOAD_TEST_PIN, loadTestCard } from '../demo/seed.js';
 import { MemoryStorage, SoftTerminal } from '../terminal/index.js';
 
 
@@ -81,7 +81,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
   await Promise.all(
     terminals.map(async (t, i) => {
-      const card = { entry: 'swipe' as const, pan: loadTestPan(i), expiry: '2812' };
+      const card = { entry: 'swipe' as const, ...loadTestCard(i) };
       while (performance.now() < deadline) {
         const t0 = performance.now();
         let rc: string;

@@ -92,6 +92,8 @@ export interface CardsTable {
   pin_required_without_cvm: number;
   card_org: string;
   issuer_id: string;
+  /** the system key (usage cvk) behind the stripe's CVV; null: the stripe carries none */
+  cvk: string | null;
   created_at: number;
 }
 

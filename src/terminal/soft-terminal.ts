@@ -30,6 +30,8 @@ export interface CardPresentation {
   readonly pan: string;
   readonly expiry: string; // YYMM
   readonly serviceCode?: string;
+  /** the stripe as read (`=` separator, CVV in its discretionary data); swipes send it, else one is built without a CVV */
+  readonly track2?: string;
   readonly cardSequence?: string;
   /** field 55 for chip and contactless */
   readonly icc?: Buffer;
@@ -377,7 +379,7 @@ export class SoftTerminal {
 
   /** Track 2 as nibbles with D; when enciphering, bytes L−9…L−2 of the packed value under the TDK (§6.6). */
   private track2(card: CardPresentation, encrypt: boolean): string {
-    const clear = `${card.pan}D${card.expiry}${card.serviceCode ?? '101'}${'0'.repeat(Math.max(0, 37 - card.pan.length - 8))}`.slice(0, 37);
+    const clear = card.track2 !== undefined ? card.track2.replace('=', 'D') : `${card.pan}D${card.expiry}${card.serviceCode ?? '101'}${'0'.repeat(Math.max(0, 37 - card.pan.length - 8))}`.slice(0, 37);
     if (!encrypt) return clear;
     const packed = Buffer.from(clear.length % 2 ? `${clear}0` : clear, 'hex');
     const L = packed.length;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { demoTid, demoTmk, DEMO_MID, loadTestPan } from '../../src/demo/seed.js';
+import { demoTid, demoTmk, DEMO_MID, loadTestCard } from '../../src/demo/seed.js';
 import { ACCOUNTS, balanceOf } from '../../src/ledger/index.js';
 import { spawnHost } from '../../src/loadgen/index.js';
 import { openStore } from '../../src/store/index.js';
@@ -54,7 +54,7 @@ describe.each(ENGINES)('a host on %s killed with SIGKILL in the middle of a load
     const loops = before.map(async (t, i) => {
       let amount = 100 + i;
       while (!stop) {
-        const r = await t.sale({ entry: 'swipe', pan: loadTestPan(i), expiry: '2812' }, amount, '123456').catch(() => undefined);
+        const r = await t.sale({ entry: 'swipe', ...loadTestCard(i) }, amount, '123456').catch(() => undefined);
         if (r?.approved) received.push({ tid: t.tid, stan: r.stan, amount });
         if (!r || r.problem) break; // the host is gone: this terminal now holds a pending reversal
         amount += 8;

@@ -26,6 +26,28 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
     }
   });
 
+  it('the issuer checks the CVV on a swiped stripe: a counterfeit gets 05 and moves nothing, the same card keyed is approved', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const fake = p.info.cards.find((c) => c.expect === '05')!;
+    const before = await verifyLedger(p.platform.store.db);
+    expect((await t.sale(p.card(fake.pan, 'swipe'), 1_000, fake.pin)).rc).toBe('05');
+    expect((await t.sale(p.card(fake.pan, 'fallback'), 1_000, fake.pin)).rc).toBe('05');
+    expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
+    expect((await t.sale(p.card(fake.pan, 'keyed'), 1_000, fake.pin)).rc).toBe('00');
+
+    // A good card's stripe: its own CVV passes; one digit changed, or no discretionary data at all, does not.
+    const good = p.info.cards.find((c) => c.pan.startsWith('6224242900000') && c.expect === '51')!;
+    const [head, data] = [good.track2.slice(0, good.track2.indexOf('=') + 8), good.track2.slice(good.track2.indexOf('=') + 8)];
+    const swipe = (track2: string) => t.sale({ entry: 'swipe', pan: good.pan, expiry: good.expiry, track2 }, 1_000, good.pin);
+    expect((await swipe(good.track2)).rc).toBe('51'); // past the stripe check, declined for funds
+    const wrongDigit = `${head}${String((Number(data[0]) + 1) % 10)}${data.slice(1)}`;
+    expect((await swipe(wrongDigit)).rc).toBe('05');
+    expect((await swipe(head)).rc).toBe('05');
+  });
+
   it('an approved sale is one balanced posting: card funds up, merchant pending up', async () => {
     const p = platform();
     if (!p) return;

@@ -68,8 +68,9 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
       return terminal;
     },
     card(pan, entry = 'swipe') {
-      const c = info.cards.find((x) => x.pan === pan) ?? { pan, expiry: '2812' };
-      return { entry, pan: c.pan, expiry: c.expiry };
+      const c = info.cards.find((x) => x.pan === pan);
+      if (!c) return { entry, pan, expiry: '2812' };
+      return { entry, pan: c.pan, expiry: c.expiry, ...(entry === 'swipe' || entry === 'fallback' ? { track2: c.track2 } : {}) };
     },
     async close() {
       for (const t of terminals) t.close();

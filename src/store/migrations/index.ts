@@ -4,6 +4,7 @@ import { initialSchema } from './0001_initial.js';
 import { systemKeys } from './0002_system_keys.js';
 import { tombstonesInTransactions } from './0003_tombstones_in_transactions.js';
 import { partialQpsIndex } from './0004_partial_qps_index.js';
+import { cardCvk } from './0005_card_cvk.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -12,6 +13,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0002_system_keys': systemKeys,
     '0003_tombstones_in_transactions': tombstonesInTransactions,
     '0004_partial_qps_index': partialQpsIndex,
+    '0005_card_cvk': cardCvk,
   };
   return { getMigrations: async () => migrations };
 }
