@@ -42,6 +42,8 @@ interface LoadedKey {
   readonly header: KeyHeader;
   readonly clear: Buffer;
   readonly cipher: BlockCipher;
+  /** single DES under the left half (CVV's first step), made on first use */
+  leftHalf?: BlockCipher;
 }
 
 /** Keys that are used, never exported: they stay under the LMK for good. */
@@ -305,7 +307,8 @@ export class SoftwareHsm implements Hsm {
     const cvk = this.load(block, 'cvk', 'CVV');
     this.expect(cvk, 'tdes', 'CVV');
     if (cvk.header.length !== 16) throw new HsmError('invalid_input', 'a CVK is a double-length TDES key (A‖B)');
-    return cardVerificationValue(tdesEcb(cvk.clear.subarray(0, 8)), cvk.cipher, card.pan, card.expiry, card.serviceCode);
+    cvk.leftHalf ??= tdesEcb(cvk.clear.subarray(0, 8));
+    return cardVerificationValue(cvk.leftHalf, cvk.cipher, card.pan, card.expiry, card.serviceCode);
   }
 
   async verifyCvv(block: KeyBlock, card: CardData, cvv: string): Promise<boolean> {

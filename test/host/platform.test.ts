@@ -61,12 +61,12 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
     await p.close();
     const info = cli('demo', 'info', '--db', db, '--json');
     expect(info.status).toBe(0);
-    const parsed = JSON.parse(info.stdout) as { terminals: { tid: string; tmk: string; operators: unknown[] }[]; cards: { pan: string; expect: string }[] };
+    const parsed = JSON.parse(info.stdout) as { terminals: { tid: string; tmk: string; operators: unknown[] }[]; cards: { pan: string; expect: string; track2: string }[] };
     expect(parsed.terminals.map((x) => x.tid)).toEqual(['30000001', '30000002']);
     expect(parsed.terminals[0]!.tmk).toBe('CA5D92598DCA48CE8A4C76361A9269E9');
     expect(parsed.cards.map((c) => c.expect)).toEqual(['00', '51', '55', '75', '41', '43', '54', '00', '62', '14', '05']);
-    expect((parsed.cards as { track2: string }[]).map((c) => c.track2.slice(16, 24))).toContain('=2812101');
-    expect((parsed.cards[0] as { track2: string }).track2).toBe('6224242900000113=2812101000000000'); // the protocol's §12 example card
+    expect(parsed.cards.map((c) => c.track2.slice(16, 24))).toContain('=2812101');
+    expect(parsed.cards[0]!.track2).toBe('6224242900000113=2812101000000000'); // the protocol's §12 example card
     expect(cli('demo', 'info', '--db', db).stdout).toMatch(/stripe 6224242900000204=2812101\d{3}000000/);
     const verify = cli('ledger', 'verify', '--db', db, '--json');
     expect(verify.status).toBe(0);
