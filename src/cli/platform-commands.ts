@@ -96,7 +96,7 @@ export function demoCommand(io: Io, run: Run): Command {
     .action((o) =>
       run(() =>
         withStore(o.db, async (store) => {
-          const info = (await demoInfo(store)) as { terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[]; cards: { pan: string; expiry: string; track2: string; pin: string; expect: string; description: string }[] };
+          const info = await demoInfo(store);
           if (info.terminals.length === 0) throw new UsageError('no_demo', `no demo data in ${store.location}: start it with "posgate serve --demo"`);
           emit(io, o.json, info, () => [
             'Demo terminals (fixed demo TMKs — never use them in production):',

@@ -159,8 +159,13 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
   });
 }
 
-/** `posgate demo info --json` */
-export async function demoInfo(store: Store): Promise<object> {
+/** What `posgate demo info --json` prints: everything a tool needs to drive the demo. */
+export interface DemoInfo {
+  readonly terminals: readonly { tid: string; mid: string; serial: string | null; tmk: string; operators: readonly DemoOperator[] }[];
+  readonly cards: readonly { pan: string; expiry: string; track2: string; pin: string; expect: string; description: string }[];
+}
+
+export async function demoInfo(store: Store): Promise<DemoInfo> {
   const merchant = await merchantByMid(store.db, DEMO_MID);
   const terminals = merchant ? await store.db.selectFrom('terminals').select(['tid', 'serial']).where('merchant_id', '=', merchant.id).orderBy('tid').execute() : [];
   return {

@@ -10,8 +10,7 @@ import { ACCOUNTS, balanceOf } from '../../src/ledger/index.js';
 import { spawnHost } from '../../src/loadgen/index.js';
 import { openStore } from '../../src/store/index.js';
 import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
-import pg from 'pg';
-import { ENGINES, PG_URL, postgresReachable } from '../support/stores.js';
+import { ENGINES, freshPostgresSchema, postgresReachable } from '../support/stores.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
@@ -22,18 +21,9 @@ describe.each(ENGINES)('a host on %s killed with SIGKILL in the middle of a load
     let db = join(dir, 'posgate.db');
     let dropSchema: (() => Promise<void>) | undefined;
     if (engine === 'postgres') {
-      const schema = `crash_${randomBytes(5).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
-      db = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-      dropSchema = async () => {
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        await c.query(`drop schema ${schema} cascade`);
-        await c.end();
-      };
+      const schema = await freshPostgresSchema('crash');
+      db = schema.url;
+      dropSchema = schema.drop;
     }
     const lmk = join(dir, 'lmk.key');
     writeFileSync(lmk, randomBytes(32).toString('hex'), { mode: 0o600 });

@@ -25,7 +25,7 @@ describe('the TLS listener and the activation TLS rule', () => {
   afterAll(async () => platform.close());
 
   it('carries the same frames over TLS, the terminal checking the host certificate', async () => {
-    const info = (await demoInfo(platform.store)) as { terminals: { tid: string; mid: string; tmk: string }[] };
+    const info = await demoInfo(platform.store);
     const t = new SoftTerminal({ tid: info.terminals[0]!.tid, mid: info.terminals[0]!.mid, storage: new MemoryStorage(), endpoint: { host: '127.0.0.1', port: platform.isoTls!.port, tls: { ca: cert, servername: 'localhost' } } });
     t.injectTmk(info.terminals[0]!.tmk);
     expect((await t.signIn()).rc).toBe('00');

@@ -2,19 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { demoInfo } from '../../src/demo/seed.js';
+import { demoInfo, type DemoInfo } from '../../src/demo/seed.js';
 import type { HostConfig } from '../../src/host/index.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
 import { MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
 import { afterAll, beforeAll } from 'vitest';
-import { PG_URL, postgresReachable } from './stores.js';
-
-export interface DemoInfo {
-  terminals: { tid: string; mid: string; serial: string; tmk: string; operators: { no: string; role: string; password: string }[] }[];
-  cards: { pan: string; expiry: string; track2: string; pin: string; expect: string; description: string }[];
-}
+import { freshPostgresSchema, postgresReachable } from './stores.js';
 
 export interface TestPlatform {
   readonly platform: Platform;
@@ -35,21 +29,12 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
   let dropSchema: (() => Promise<void>) | undefined;
   if (engine === 'sqlite') db = `sqlite:${join(dir, 'posgate.db')}`;
   else {
-    const schema = `t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    db = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-    dropSchema = async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema ${schema} cascade`);
-      await c.end();
-    };
+    const schema = await freshPostgresSchema();
+    db = schema.url;
+    dropSchema = schema.drop;
   }
   const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}) });
-  const info = (await demoInfo(platform.store)) as DemoInfo;
+  const info = await demoInfo(platform.store);
   const terminals: SoftTerminal[] = [];
   const byIndex = new Map<number, SoftTerminal>();
   return {

@@ -30,6 +30,22 @@ export interface TestStore extends Store {
   readonly url: string;
 }
 
+/** A new, empty PostgreSQL schema and the --db URL that uses it; `drop` removes it and everything in it. */
+export async function freshPostgresSchema(prefix = 't'): Promise<{ readonly url: string; drop(): Promise<void> }> {
+  const schema = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const run = async (statement: string) => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`create schema ${schema}`);
+  return { url: `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, drop: () => run(`drop schema ${schema} cascade`) };
+}
+
 /**
  * A fresh, empty, migrated store. PostgreSQL tests each get their own schema (dropped on close), so
  * test files can run in parallel against the one `test` database.
@@ -39,22 +55,14 @@ export async function openTestStore(engine: Engine, sqlitePath = ':memory:'): Pr
     const store = await openStore(`sqlite:${sqlitePath}`);
     return { ...store, url: `sqlite:${sqlitePath}` };
   }
-  const schema = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const url = `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-  const store = await openStore(url);
+  const schema = await freshPostgresSchema();
+  const store = await openStore(schema.url);
   return {
     ...store,
-    url,
+    url: schema.url,
     close: async () => {
       await store.close();
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema ${schema} cascade`);
-      await c.end();
+      await schema.drop();
     },
   };
 }
