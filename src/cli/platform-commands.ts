@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { demoInfo, DEMO_MID } from '../demo/seed.js';
 import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, parseDbUrl, type Store } from '../store/index.js';
 import { formatYuan } from '../terminal/index.js';
 import { emit, UsageError, type Io } from './output.js';
 
@@ -77,7 +77,10 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
 }
 
 /** Opens the store named by --db for one command and closes it whatever happens. */
+/** Opens an existing database for a command that reads it: a mistyped path is an error, never a new, empty database. */
 async function withStore<T>(db: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const { engine, target } = parseDbUrl(db);
+  if (engine === 'sqlite' && target !== ':memory:' && !existsSync(target)) throw new UsageError('no_database', `no database at ${target}`);
   const store = await openStore(db);
   try {
     return await work(store);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,16 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
     const verify = cli('ledger', 'verify', '--db', db, '--json');
     expect(verify.status).toBe(1);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, accountMismatches: [{ account: 'card_funds', balanceFen: 1, linesFen: 500 }] });
+  });
+
+  it('ledger verify and demo info on a mistyped path say so (exit 2) and create nothing', () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'posgate-missing-')), 'typo.db');
+    for (const args of [['ledger', 'verify'], ['demo', 'info']]) {
+      const r = cli(...args, '--db', missing, '--json');
+      expect(r.status).toBe(2);
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'no_database' } });
+    }
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('posgate serve refuses bad options with exit 2', () => {
