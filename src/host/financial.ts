@@ -5,7 +5,7 @@ import type { Card } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
-import { deferInsert, newId, param, prepared } from '../store/index.js';
+import { deferInsert, newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
@@ -16,6 +16,26 @@ type Trx = Transaction<Database>;
 type Txn = TransactionsTable;
 
 const BY_KEY = prepared((db) => db.selectFrom('transactions').selectAll().where('terminal_id', '=', param(0)).where('batch', '=', param(1)).where('stan', '=', param(2)));
+
+/**
+ * Step 9 for a whole group at once (PostgreSQL): which of the units' (terminal, batch, STAN) keys
+ * have no transaction yet. Only absence is kept: no other unit of the group can write under a key
+ * (requests under one key are serialised, each behind the commit of the one before), and a key
+ * that has a row is looked up by its unit as before.
+ */
+const unusedKeys = new TransactionCache<true>();
+const keyRead: BatchRead = {
+  load: async (trx, keys) => {
+    const wanted = keys.map((k) => k.split('|') as [string, string, string]);
+    const found = await trx
+      .selectFrom('transactions')
+      .select(['terminal_id', 'batch', 'stan'])
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('terminal_id', 'batch', 'stan'), 'in', wanted.map(([t, b, s]) => tuple(t, Number(b), s))))
+      .execute();
+    const used = new Set(found.map((r) => `${r.terminal_id}|${r.batch}|${r.stan}`));
+    unusedKeys.fill(trx, keys.filter((k) => !used.has(k)).map((k) => [k, true] as const));
+  },
+};
 /** What steps 10–17 decided, before the record is written (step 18 or a decline). */
 interface Decision {
   readonly rc: string;
@@ -36,10 +56,13 @@ const decline = (rc: string, extra: Partial<Decision> = {}): Decision => ({ rc, 
  */
 export async function handleFinancial(ctx: Ctx): Promise<Reply> {
   const key = `${ctx.terminal.id}|${ctx.req.batch}|${ctx.req.stan}`;
-  return ctx.deps.serialize(key, () => ctx.deps.store.transact((trx) => financialUnit(ctx, trx)));
+  const pan = ctx.card?.pan;
+  const panHash = pan !== undefined && luhnValid(pan) ? ctx.deps.hsm.panHash(pan) : undefined;
+  const hints = [{ read: keyRead, key }, ...(panHash ? [{ read: ctx.deps.issuer.cardRead, key: panHash }] : [])];
+  return ctx.deps.serialize(key, () => ctx.deps.store.transact((trx) => financialUnit(ctx, trx, key, panHash), hints));
 }
 
-async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
+async function financialUnit(ctx: Ctx, trx: Trx, key: string, panHash: string | undefined): Promise<Reply> {
   const { req, terminal, deps } = ctx;
   const batch = req.batch!;
   const stan = req.stan!;
@@ -47,7 +70,7 @@ async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
 
   // Step 9: duplicates and retransmissions. A reversal that found nothing left a tombstone row under
   // this key (reversal.ts), so one look-up answers both questions.
-  const existing = await BY_KEY.first(trx, [terminal.id, batch, stan]);
+  const existing = unusedKeys.take(trx, key) ? undefined : await BY_KEY.first(trx, [terminal.id, batch, stan]);
   if (existing) {
     if (existing.status === 'reversed' || existing.status === 'tombstone') return unrecorded(RC.invalidTransaction);
     if (existing.mti === req.mti && existing.processing_code === req.processingCode && existing.amount_fen === req.amountFen) {
@@ -57,7 +80,7 @@ async function financialUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
     return unrecorded(RC.duplicate);
   }
 
-  const decision = await decide(ctx, trx);
+  const decision = await decide(ctx, trx, panHash);
   return record(ctx, trx, decision);
 }
 
@@ -65,7 +88,7 @@ function baseFields(ctx: Ctx): Reply['fields'] {
   return { ...echoFields(ctx.req, true), 12: ctx.local.hhmmss, 13: ctx.local.mmdd, 32: ctx.deps.config.acquirerId };
 }
 
-async function decide(ctx: Ctx, trx: Trx): Promise<Decision> {
+async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined): Promise<Decision> {
   const { req, terminal, entry, deps } = ctx;
   const kind = entry.kind;
 
@@ -77,7 +100,6 @@ async function decide(ctx: Ctx, trx: Trx): Promise<Decision> {
   }
 
   const card = ctx.card!;
-  const panHash = luhnValid(card.pan) ? deps.hsm.panHash(card.pan) : undefined;
 
   // Step 11: the original transaction.
   let original: Txn | undefined;

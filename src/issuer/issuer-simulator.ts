@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { newId, param, prepared } from '../store/index.js';
+import { newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
 
 /**
  * THE ISSUER SIMULATOR. posgate is an acquirer; real authorisation happens at the card issuer.
@@ -86,6 +86,18 @@ function authCode(): string {
 
 export class IssuerSimulator {
   private readonly cvks = new Map<string, KeyBlock>();
+  /** cards read (and on PostgreSQL locked) ahead for a group transaction, by PAN hash */
+  private readonly readAhead = new TransactionCache<Card>();
+
+  /** The cards of a group's units in one statement, locked in id order (a unit announces its PAN hash). */
+  readonly cardRead: BatchRead = {
+    load: async (trx, panHashes) => {
+      let q = trx.selectFrom('cards').selectAll().where('pan_hash', 'in', panHashes).orderBy('id');
+      if (this.engine === 'postgres') q = q.forUpdate();
+      const rows = await q.execute();
+      this.readAhead.fill(trx, rows.map((row) => [row.pan_hash, row] as const));
+    },
+  };
 
   constructor(
     private readonly hsm: Hsm,
@@ -127,6 +139,8 @@ export class IssuerSimulator {
 
   /** The card by PAN hash, locked for this transaction on PostgreSQL. */
   async findCard(trx: Trx, panHash: string): Promise<Card | undefined> {
+    const ahead = this.readAhead.take(trx, panHash);
+    if (ahead) return ahead;
     return (this.engine === 'postgres' ? CARD_BY_HASH_LOCKED : CARD_BY_HASH).first(trx, [panHash]);
   }
 
@@ -179,6 +193,7 @@ export class IssuerSimulator {
     const ok = await this.hsm.verifyPvv(input, { pvk: this.pvk, pvki: card.pvki, pvv: card.pvv });
     const next = ok ? 0 : tries + 1;
     if (card.pin_tries_day !== 'locked' && (next !== card.pin_tries || day !== card.pin_tries_day)) {
+      this.forgetReadAhead(trx, card);
       await trx.updateTable('cards').set({ pin_tries: next, pin_tries_day: day }).where('id', '=', card.id).execute();
     }
     if (ok) return 'ok';
@@ -255,7 +270,13 @@ export class IssuerSimulator {
     await this.adjust(trx, card, spendDelta(card, amountFen), 0);
   }
 
+  /** A card row is about to change: a copy read ahead for this transaction would be out of date. */
+  private forgetReadAhead(trx: Trx, card: Card): void {
+    this.readAhead.forget(trx, (c) => c.id === card.id);
+  }
+
   private async adjust(trx: Trx, card: Card, balanceDelta: number, heldDelta: number): Promise<void> {
+    this.forgetReadAhead(trx, card);
     card.balance_fen += balanceDelta;
     card.held_fen += heldDelta;
     await SET_CARD_FUNDS.execute(trx, [card.balance_fen, card.held_fen, card.id]);

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from './engine.js';
 import { GroupCommitter, type Work } from './group-commit.js';
+import type { ReadHint } from './batch-read.js';
 import { migrationProvider } from './migrations/index.js';
 import { registerSqliteConnection } from './prepared.js';
 import type { Database } from './schema.js';
@@ -21,8 +22,8 @@ export interface Store {
   readonly location: string;
   /** the file path of an SQLite database (for the LMK key file beside it) */
   readonly file?: string;
-  /** Runs `work` as one group-committed unit; resolves after its commit. */
-  transact<T>(work: Work<T>): Promise<T>;
+  /** Runs `work` as one group-committed unit; resolves after its commit. `hints`: keyed reads it will make (see BatchRead). */
+  transact<T>(work: Work<T>, hints?: readonly ReadHint[]): Promise<T>;
   commitStats(): { commits: number; units: number };
   close(): Promise<void>;
 }
@@ -148,7 +149,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     read: read ?? db,
     location,
     ...(file ? { file } : {}),
-    transact: (work) => committer.run(work),
+    transact: (work, hints) => committer.run(work, hints),
     commitStats: () => committer.stats(),
     close: async () => {
       await read?.destroy();

@@ -1,11 +1,13 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
+import { readAhead, type ReadHint } from './batch-read.js';
 import { param, prepared, type Prepared } from './prepared.js';
 
 export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
 
 interface Pending {
   readonly work: Work<unknown>;
+  readonly hints: readonly ReadHint[];
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -130,9 +132,10 @@ export class GroupCommitter {
     private readonly deferRows = false,
   ) {}
 
-  run<T>(work: Work<T>): Promise<T> {
+  /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
+  run<T>(work: Work<T>, hints: readonly ReadHint[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ work, hints, resolve: resolve as (v: unknown) => void, reject });
       if (this.running < this.concurrency) void this.drain();
     });
   }
@@ -187,6 +190,8 @@ export class GroupCommitter {
     await this.db.transaction().execute(async (trx) => {
       const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.deferRows, rows: new Map(), unitRows: new Map() };
       scopes.set(trx, scope);
+      // Where statements are round trips (the engine that defers rows), read ahead for the group.
+      if (this.deferRows && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
       for (const unit of batch) {
         values.push(await unit.work(trx));
         mergeUnit(scope);

@@ -1,5 +1,6 @@
 /** Database access: SQLite (embedded default) or PostgreSQL, one set of migrations, group commit. */
 export { openStore, parseDbUrl, StoreError, type Store } from './database.js';
+export { TransactionCache, type BatchRead, type ReadHint } from './batch-read.js';
 export type { Engine } from './engine.js';
 export { deferBalanceChange, deferInsert, GROUP_UNITS_MAX, type DeferredTable, type Work } from './group-commit.js';
 export { newId } from './ids.js';
