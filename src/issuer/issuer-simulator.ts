@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
+import { newId, type BatchRead } from '../store/index.js';
+import { CardsInTransaction } from './cards-in-transaction.js';
 
 /**
  * THE ISSUER SIMULATOR. posgate is an acquirer; real authorisation happens at the card issuer.
@@ -67,9 +68,6 @@ export function simulatorTrack2(pan: string, expiry: string, serviceCode: string
   return `${pan}=${expiry}${serviceCode}${(cvv ?? '').padEnd(9, '0')}`;
 }
 
-const CARD_BY_HASH = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)));
-const CARD_BY_HASH_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)).forUpdate());
-const SET_CARD_FUNDS = prepared((db) => db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1) }).where('id', '=', param(2)));
 
 function availableFen(card: Card): number {
   return card.kind === 'debit' ? card.balance_fen - card.held_fen : card.credit_limit_fen - card.balance_fen - card.held_fen;
@@ -86,24 +84,19 @@ function authCode(): string {
 
 export class IssuerSimulator {
   private readonly cvks = new Map<string, KeyBlock>();
-  /** cards read (and on PostgreSQL locked) ahead for a group transaction, by PAN hash */
-  private readonly readAhead = new TransactionCache<Card>();
+  /** every card read and write of a transaction goes through its one copy of the card */
+  private readonly cards: CardsInTransaction;
 
   /** The cards of a group's units in one statement, locked in id order (a unit announces its PAN hash). */
-  readonly cardRead: BatchRead = {
-    load: async (trx, panHashes) => {
-      let q = trx.selectFrom('cards').selectAll().where('pan_hash', 'in', panHashes).orderBy('id');
-      if (this.engine === 'postgres') q = q.forUpdate();
-      const rows = await q.execute();
-      this.readAhead.fill(trx, rows.map((row) => [row.pan_hash, row] as const));
-    },
-  };
+  readonly cardRead: BatchRead = { load: (trx, panHashes) => this.cards.readAhead(trx, panHashes) };
 
   constructor(
     private readonly hsm: Hsm,
     private readonly pvk: KeyBlock,
-    private readonly engine: Engine,
-  ) {}
+    engine: Engine,
+  ) {
+    this.cards = new CardsInTransaction(engine);
+  }
 
   async issueCard(trx: Trx, card: NewCard, now = Date.now()): Promise<string> {
     const id = newId('card');
@@ -139,15 +132,12 @@ export class IssuerSimulator {
 
   /** The card by PAN hash, locked for this transaction on PostgreSQL. */
   async findCard(trx: Trx, panHash: string): Promise<Card | undefined> {
-    const ahead = this.readAhead.take(trx, panHash);
-    if (ahead) return ahead;
-    return (this.engine === 'postgres' ? CARD_BY_HASH_LOCKED : CARD_BY_HASH).first(trx, [panHash]);
+    return this.cards.byHash(trx, panHash);
   }
 
+  /** The card by id, locked for this transaction on PostgreSQL. */
   async cardById(trx: Trx, id: string): Promise<Card | undefined> {
-    let q = trx.selectFrom('cards').selectAll().where('id', '=', id);
-    if (this.engine === 'postgres') q = q.forUpdate();
-    return q.executeTakeFirst();
+    return this.cards.byId(trx, id);
   }
 
   /** Card checks of protocol §7 step 14 (after Luhn): lost 41, stolen 43, expired 54. */
@@ -193,8 +183,9 @@ export class IssuerSimulator {
     const ok = await this.hsm.verifyPvv(input, { pvk: this.pvk, pvki: card.pvki, pvv: card.pvv });
     const next = ok ? 0 : tries + 1;
     if (card.pin_tries_day !== 'locked' && (next !== card.pin_tries || day !== card.pin_tries_day)) {
-      this.forgetReadAhead(trx, card);
-      await trx.updateTable('cards').set({ pin_tries: next, pin_tries_day: day }).where('id', '=', card.id).execute();
+      card.pin_tries = next;
+      card.pin_tries_day = day;
+      this.cards.changed(trx, card);
     }
     if (ok) return 'ok';
     return next >= PIN_TRIES_MAX ? 'exceeded' : 'wrong';
@@ -211,12 +202,12 @@ export class IssuerSimulator {
     if (operation.kind === 'balance') return { approved: true, authCode: authCode(), availableFen: available };
     if (operation.amountFen > available) return { approved: false, responseCode: '51' };
     if (operation.kind === 'purchase') {
-      await this.adjust(trx, card, spendDelta(card, operation.amountFen), 0);
+      this.adjust(trx, card, spendDelta(card, operation.amountFen), 0);
       return { approved: true, authCode: authCode(), availableFen: available - operation.amountFen };
     }
     const holdId = newId('hold');
     await trx.insertInto('card_holds').values({ id: holdId, card_id: card.id, amount_fen: operation.amountFen, status: 'held', created_at: now }).execute();
-    await this.adjust(trx, card, 0, operation.amountFen);
+    this.adjust(trx, card, 0, operation.amountFen);
     return { approved: true, authCode: authCode(), holdId, availableFen: available - operation.amountFen };
   }
 
@@ -226,7 +217,7 @@ export class IssuerSimulator {
     if (!hold || hold.status !== 'held') return { approved: false, responseCode: '12' };
     if (amountFen > availableFen(card) + hold.amount_fen) return { approved: false, responseCode: '51' };
     await trx.updateTable('card_holds').set({ status: 'completed' }).where('id', '=', holdId).execute();
-    await this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
+    this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
     return { approved: true, authCode: authCode(), availableFen: availableFen(card) + hold.amount_fen - amountFen };
   }
 
@@ -234,14 +225,14 @@ export class IssuerSimulator {
   async uncomplete(trx: Trx, card: Card, holdId: string, amountFen: number): Promise<void> {
     const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
     await trx.updateTable('card_holds').set({ status: 'held' }).where('id', '=', holdId).execute();
-    await this.adjust(trx, card, -spendDelta(card, amountFen), hold.amount_fen);
+    this.adjust(trx, card, -spendDelta(card, amountFen), hold.amount_fen);
   }
 
   /** Completes a hold again without re-checking funds (a reversed completion void puts back what was). */
   async recomplete(trx: Trx, card: Card, holdId: string, amountFen: number): Promise<void> {
     const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
     await trx.updateTable('card_holds').set({ status: 'completed' }).where('id', '=', holdId).execute();
-    await this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
+    this.adjust(trx, card, spendDelta(card, amountFen), -hold.amount_fen);
   }
 
   /** Releases a pre-authorisation hold (pre-auth void or reversal). */
@@ -249,7 +240,7 @@ export class IssuerSimulator {
     const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
     if (hold.status !== 'held') return;
     await trx.updateTable('card_holds').set({ status: 'released' }).where('id', '=', holdId).execute();
-    await this.adjust(trx, card, 0, -hold.amount_fen);
+    this.adjust(trx, card, 0, -hold.amount_fen);
   }
 
   /** Restores a released hold (a reversed pre-auth void). */
@@ -257,28 +248,22 @@ export class IssuerSimulator {
     const hold = await trx.selectFrom('card_holds').selectAll().where('id', '=', holdId).executeTakeFirstOrThrow();
     if (hold.status !== 'released') return;
     await trx.updateTable('card_holds').set({ status: 'held' }).where('id', '=', holdId).execute();
-    await this.adjust(trx, card, 0, hold.amount_fen);
+    this.adjust(trx, card, 0, hold.amount_fen);
   }
 
   /** Money back to the card: a refund, a void or a reversal of a purchase. */
   async credit(trx: Trx, card: Card, amountFen: number): Promise<void> {
-    await this.adjust(trx, card, -spendDelta(card, amountFen), 0);
+    this.adjust(trx, card, -spendDelta(card, amountFen), 0);
   }
 
   /** Spends again what a reversed void had given back. */
   async debit(trx: Trx, card: Card, amountFen: number): Promise<void> {
-    await this.adjust(trx, card, spendDelta(card, amountFen), 0);
+    this.adjust(trx, card, spendDelta(card, amountFen), 0);
   }
 
-  /** A card row is about to change: a copy read ahead for this transaction would be out of date. */
-  private forgetReadAhead(trx: Trx, card: Card): void {
-    this.readAhead.forget(trx, (c) => c.id === card.id);
-  }
-
-  private async adjust(trx: Trx, card: Card, balanceDelta: number, heldDelta: number): Promise<void> {
-    this.forgetReadAhead(trx, card);
+  private adjust(trx: Trx, card: Card, balanceDelta: number, heldDelta: number): void {
     card.balance_fen += balanceDelta;
     card.held_fen += heldDelta;
-    await SET_CARD_FUNDS.execute(trx, [card.balance_fen, card.held_fen, card.id]);
+    this.cards.changed(trx, card);
   }
 }

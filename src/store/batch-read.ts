@@ -8,7 +8,7 @@ type Trx = Transaction<Database>;
  * of a sale, the transaction under a terminal's batch and STAN). Units announce their keys when
  * they are submitted; on PostgreSQL, where every statement is a round trip, the group committer
  * makes the read once for the whole group before the units run. What a read finds is kept for that
- * transaction only, in a {@link TransactionCache}, and each entry serves one unit at most.
+ * transaction only.
  */
 export interface BatchRead {
   load(trx: Trx, keys: readonly string[]): Promise<void>;
@@ -20,9 +20,9 @@ export interface ReadHint {
 }
 
 /**
- * Values read ahead for one transaction. `take` hands an entry out once and removes it; whoever
- * writes the underlying row must `forget` the entry first, so that a unit never acts on a row as it
- * was before another unit of the same transaction changed it.
+ * Values read ahead for one transaction, each handed out once by `take`. Keep here only what no
+ * other unit of the transaction can change before it is taken (the host keeps the absence of a
+ * key that only its own unit may write; the issuer keeps its cards in a map of its own).
  */
 export class TransactionCache<V> {
   readonly #byTrx = new WeakMap<object, Map<string, V>>();
@@ -38,12 +38,6 @@ export class TransactionCache<V> {
     const value = map?.get(key);
     if (value !== undefined) map!.delete(key);
     return value;
-  }
-
-  forget(trx: Trx, matches: (value: V) => boolean): void {
-    const map = this.#byTrx.get(trx);
-    if (!map) return;
-    for (const [key, value] of map) if (matches(value)) map.delete(key);
   }
 }
 

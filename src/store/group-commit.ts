@@ -33,6 +33,8 @@ interface Scope {
   deferRows: boolean;
   rows: Map<DeferredTable, Record<string, unknown>[]>;
   unitRows: Map<DeferredTable, Record<string, unknown>[]>;
+  /** writes a domain holds back until the end of the transaction (see beforeCommit) */
+  beforeCommit: (() => Promise<void>)[];
 }
 
 /** Single-row inserts, compiled once per table and column list. */
@@ -53,6 +55,14 @@ function scopeOf(trx: Transaction<Database>, what: string): Scope {
   const scope = scopes.get(trx);
   if (!scope) throw new Error(`${what} outside a group-committed unit`);
   return scope;
+}
+
+/**
+ * Runs `write` once just before this transaction's COMMIT, after every unit has run: for a domain
+ * that keeps its rows' changes in memory during the transaction and writes each changed row once.
+ */
+export function beforeCommit(trx: Transaction<Database>, write: () => Promise<void>): void {
+  scopeOf(trx, 'beforeCommit').beforeCommit.push(write);
 }
 
 export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
@@ -188,7 +198,7 @@ export class GroupCommitter {
   private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
     const values: unknown[] = [];
     await this.db.transaction().execute(async (trx) => {
-      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.deferRows, rows: new Map(), unitRows: new Map() };
+      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.deferRows, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
       scopes.set(trx, scope);
       // Where statements are round trips (the engine that defers rows), read ahead for the group.
       if (this.deferRows && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
@@ -196,6 +206,7 @@ export class GroupCommitter {
         values.push(await unit.work(trx));
         mergeUnit(scope);
       }
+      for (const write of scope.beforeCommit) await write();
       await flushRows(trx, scope);
       await flushBalances(trx, scope);
     });

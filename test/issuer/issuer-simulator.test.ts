@@ -31,7 +31,7 @@ describe.each(ENGINES)('issuer simulator on %s: cards read ahead for a group tra
     const hint = [{ read: issuer.cardRead, key: hash }];
     const pinInput = (pin: string): PinInput => ({ pan: PAN, block: tdesEcb(PIK).encrypt(encodeClearPinBlock(0, pin, pinBlockAccount(PAN))), under: { key: pik.key, format: 0 } });
     const balance = async () => (await s.db.selectFrom('cards').select('balance_fen').where('id', '=', id).executeTakeFirstOrThrow()).balance_fen;
-    return { issuer, id, hash, group, hint, pinInput, balance };
+    return { issuer, id, hash, group, hint, pinInput, balance, hashOf: (pan: string) => hsm.panHash(pan) };
   }
 
   it('a unit that changes a card first leaves the others nothing stale: no money is lost between units', async () => {
@@ -46,6 +46,23 @@ describe.each(ENGINES)('issuer simulator on %s: cards read ahead for a group tra
     expect(results.slice(1).map((r) => r && r.approved)).toEqual([true, true]);
     expect(await t.balance()).toBe(10_000 + 700 - 300 - 200);
     expect(group.stats()).toEqual({ commits: 1, units: 3 });
+  });
+
+  it('changes to several cards in one group are all written at COMMIT', async () => {
+    const t = await setup();
+    if (!t) return;
+    const { issuer, group, hint, hash } = t;
+    const other = '6258070000000801';
+    const otherId = await group.run((trx) => issuer.issueCard(trx, { pan: other, expiry: '2812', serviceCode: '101', kind: 'credit', status: 'active', balanceFen: 0, creditLimitFen: 50_000, pin: '888888' }));
+    const otherHint = [{ read: issuer.cardRead, key: t.hashOf(other) }];
+    await Promise.all([
+      group.run(async (trx) => issuer.authorize(trx, (await issuer.findCard(trx, hash))!, { kind: 'purchase', amountFen: 1_000 }), hint),
+      group.run(async (trx) => issuer.authorize(trx, (await issuer.findCard(trx, t.hashOf(other)))!, { kind: 'purchase', amountFen: 2_500 }), otherHint),
+      group.run(async (trx) => issuer.authorize(trx, (await issuer.findCard(trx, t.hashOf(other)))!, { kind: 'preauth', amountFen: 500 }), otherHint),
+    ]);
+    expect(await t.balance()).toBe(9_000);
+    const row = await store!.db.selectFrom('cards').select(['balance_fen', 'held_fen']).where('id', '=', otherId).executeTakeFirstOrThrow();
+    expect(row).toEqual({ balance_fen: 2_500, held_fen: 500 }); // credit: the amount owed, and the hold
   });
 
   it('wrong PINs in one group count one try each: 55, 55, then 75', async () => {

@@ -1,0 +1,95 @@
+import { sql, type Transaction } from 'kysely';
+import type { CardsTable, Database, Engine } from '../store/index.js';
+import { beforeCommit, param, prepared } from '../store/index.js';
+
+type Trx = Transaction<Database>;
+type Card = CardsTable;
+
+const BY_HASH = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)));
+const BY_HASH_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('pan_hash', '=', param(0)).forUpdate());
+const BY_ID = prepared((db) => db.selectFrom('cards').selectAll().where('id', '=', param(0)));
+const BY_ID_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('id', '=', param(0)).forUpdate());
+const WRITE_ONE = prepared((db) =>
+  db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1), pin_tries: param(2), pin_tries_day: param(3) }).where('id', '=', param(4)),
+);
+
+interface Loaded {
+  readonly byId: Map<string, Card>;
+  readonly byHash: Map<string, Card>;
+  readonly changed: Set<Card>;
+}
+
+/**
+ * The issuer simulator's cards as one transaction sees them: each card is read once (its row
+ * locked on PostgreSQL until COMMIT), every unit of the transaction then works on that one copy,
+ * and each changed card is written once, just before COMMIT — on PostgreSQL all of them in one
+ * statement. One copy per card means no unit can act on a balance or a PIN try count that another
+ * unit of the same transaction has already changed.
+ */
+export class CardsInTransaction {
+  readonly #byTrx = new WeakMap<object, Loaded>();
+
+  constructor(private readonly engine: Engine) {}
+
+  async byHash(trx: Trx, panHash: string): Promise<Card | undefined> {
+    const loaded = this.loaded(trx);
+    const known = loaded.byHash.get(panHash);
+    if (known) return known;
+    const row = await (this.engine === 'postgres' ? BY_HASH_LOCKED : BY_HASH).first(trx, [panHash]);
+    return row && this.keep(loaded, row);
+  }
+
+  async byId(trx: Trx, id: string): Promise<Card | undefined> {
+    const loaded = this.loaded(trx);
+    const known = loaded.byId.get(id);
+    if (known) return known;
+    const row = await (this.engine === 'postgres' ? BY_ID_LOCKED : BY_ID).first(trx, [id]);
+    return row && this.keep(loaded, row);
+  }
+
+  /** Reads (and locks, in id order) the cards of many units in one statement. */
+  async readAhead(trx: Trx, panHashes: readonly string[]): Promise<void> {
+    const loaded = this.loaded(trx);
+    const wanted = panHashes.filter((h) => !loaded.byHash.has(h));
+    if (wanted.length === 0) return;
+    let q = trx.selectFrom('cards').selectAll().where('pan_hash', 'in', wanted).orderBy('id');
+    if (this.engine === 'postgres') q = q.forUpdate();
+    for (const row of await q.execute()) this.keep(loaded, row);
+  }
+
+  /** The card (a copy this transaction handed out) has changed: it is written before COMMIT. */
+  changed(trx: Trx, card: Card): void {
+    const loaded = this.loaded(trx);
+    if (loaded.byId.get(card.id) !== card) throw new Error('a card changed that this transaction did not read');
+    loaded.changed.add(card);
+  }
+
+  private loaded(trx: Trx): Loaded {
+    let loaded = this.#byTrx.get(trx);
+    if (!loaded) {
+      const fresh: Loaded = { byId: new Map(), byHash: new Map(), changed: new Set() };
+      beforeCommit(trx, () => this.write(trx, fresh));
+      this.#byTrx.set(trx, (loaded = fresh));
+    }
+    return loaded;
+  }
+
+  private keep(loaded: Loaded, row: Card): Card {
+    const known = loaded.byId.get(row.id);
+    if (known) return known;
+    loaded.byId.set(row.id, row);
+    loaded.byHash.set(row.pan_hash, row);
+    return row;
+  }
+
+  private async write(trx: Trx, loaded: Loaded): Promise<void> {
+    const cards = [...loaded.changed];
+    if (cards.length === 0) return;
+    if (this.engine === 'sqlite' || cards.length === 1) {
+      for (const c of cards) await WRITE_ONE.execute(trx, [c.balance_fen, c.held_fen, c.pin_tries, c.pin_tries_day, c.id]);
+      return;
+    }
+    const values = sql.join(cards.map((c) => sql`(${c.id}, ${c.balance_fen}::bigint, ${c.held_fen}::bigint, ${c.pin_tries}::integer, ${c.pin_tries_day})`));
+    await sql`update cards set balance_fen = v.b, held_fen = v.h, pin_tries = v.t, pin_tries_day = v.d from (values ${values}) as v(id, b, h, t, d) where cards.id = v.id`.execute(trx);
+  }
+}
