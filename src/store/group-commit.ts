@@ -125,17 +125,16 @@ async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<
  * the next transaction together. Every promise settles only after the COMMIT that made its unit
  * durable. Units run without savepoints; if one throws, the transaction is rolled back and each
  * of its units is run again in a transaction of its own, so that a failing unit fails alone.
- * `concurrency` transactions may run at once (PostgreSQL; SQLite has one writer).
+ * One transaction runs at a time (see openStore for the measurements behind that on PostgreSQL).
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running = 0;
+  private running = false;
   private commits = 0;
   private units = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly concurrency = 1,
     /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
     private readonly retryable: (error: unknown) => boolean = () => false,
     /** collect write-only rows for one multi-row INSERT per table before COMMIT */
@@ -146,7 +145,7 @@ export class GroupCommitter {
   run<T>(work: Work<T>, hints: readonly ReadHint[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, hints, resolve: resolve as (v: unknown) => void, reject });
-      if (this.running < this.concurrency) void this.drain();
+      if (!this.running) void this.drain();
     });
   }
 
@@ -155,20 +154,14 @@ export class GroupCommitter {
   }
 
   private async drain(): Promise<void> {
-    this.running++;
+    this.running = true;
     try {
       while (this.queue.length > 0) {
         // Yield once to the event loop before each transaction (a setImmediate, not a timer): with a
         // synchronous driver a whole transaction runs within one turn, so without this every request
         // that arrived meanwhile would get a transaction, and an fsync, of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
-        // With several transactions allowed, split what is queued among them: terminals answered by
-        // one commit come back together, and one transaction for all of them would serialise them
-        // behind each other's round trips.
-        const share = this.concurrency > 1 ? Math.ceil(this.queue.length / this.concurrency) : GROUP_UNITS_MAX;
-        const batch = this.queue.splice(0, Math.min(GROUP_UNITS_MAX, Math.max(1, share)));
-        if (batch.length === 0) continue;
-        if (this.queue.length > 0 && this.running < this.concurrency) void this.drain();
+        const batch = this.queue.splice(0, GROUP_UNITS_MAX);
         const values = await this.attempt(batch).catch(() => undefined);
         if (values) {
           batch.forEach((unit, i) => unit.resolve(values[i]));
@@ -190,7 +183,7 @@ export class GroupCommitter {
         }
       }
     } finally {
-      this.running--;
+      this.running = false;
     }
   }
 
