@@ -26,14 +26,16 @@ const BY_KEY = prepared((db) => db.selectFrom('transactions').selectAll().where(
 const unusedKeys = new TransactionCache<true>();
 const keyRead: BatchRead = {
   load: async (trx, keys) => {
-    const wanted = keys.map((k) => k.split('|') as [string, string, string]);
+    // keys whose batch is not a number are left to their unit's own look-up
+    const wanted = keys.map((k) => k.split('|') as [string, string, string]).filter(([, b]) => /^[0-9]{1,9}$/.test(b));
+    if (wanted.length === 0) return;
     const found = await trx
       .selectFrom('transactions')
       .select(['terminal_id', 'batch', 'stan'])
       .where(({ eb, refTuple, tuple }) => eb(refTuple('terminal_id', 'batch', 'stan'), 'in', wanted.map(([t, b, s]) => tuple(t, Number(b), s))))
       .execute();
     const used = new Set(found.map((r) => `${r.terminal_id}|${r.batch}|${r.stan}`));
-    unusedKeys.fill(trx, keys.filter((k) => !used.has(k)).map((k) => [k, true] as const));
+    unusedKeys.fill(trx, wanted.map((w) => w.join('|')).filter((k) => !used.has(k)).map((k) => [k, true] as const));
   },
 };
 /** What steps 10–17 decided, before the record is written (step 18 or a decline). */
