@@ -1,6 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { beforeCommit, param, prepared } from '../store/index.js';
+import { beforeCommit, param, prepared, type Prepared } from '../store/index.js';
 
 type Trx = Transaction<Database>;
 type Card = CardsTable;
@@ -32,19 +32,17 @@ export class CardsInTransaction {
   constructor(private readonly engine: Engine) {}
 
   async byHash(trx: Trx, panHash: string): Promise<Card | undefined> {
-    const loaded = this.loaded(trx);
-    const known = loaded.byHash.get(panHash);
-    if (known) return known;
-    const row = await (this.engine === 'postgres' ? BY_HASH_LOCKED : BY_HASH).first(trx, [panHash]);
-    return row && this.keep(loaded, row);
+    return this.find(trx, this.loaded(trx).byHash.get(panHash), this.engine === 'postgres' ? BY_HASH_LOCKED : BY_HASH, panHash);
   }
 
   async byId(trx: Trx, id: string): Promise<Card | undefined> {
-    const loaded = this.loaded(trx);
-    const known = loaded.byId.get(id);
+    return this.find(trx, this.loaded(trx).byId.get(id), this.engine === 'postgres' ? BY_ID_LOCKED : BY_ID, id);
+  }
+
+  private async find(trx: Trx, known: Card | undefined, query: Prepared<Card>, key: string): Promise<Card | undefined> {
     if (known) return known;
-    const row = await (this.engine === 'postgres' ? BY_ID_LOCKED : BY_ID).first(trx, [id]);
-    return row && this.keep(loaded, row);
+    const row = await query.first(trx, [key]);
+    return row && this.keep(this.loaded(trx), row);
   }
 
   /** Reads (and locks, in id order) the cards of many units in one statement. */
