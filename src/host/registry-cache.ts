@@ -17,22 +17,12 @@ export class RegistryCache {
     private readonly ttlMs = 1_000,
   ) {}
 
-  async terminal(tid: string, now = Date.now()): Promise<Terminal | undefined> {
-    const hit = this.terminals.get(tid);
-    if (hit && now - hit.at < this.ttlMs) return hit.row;
-    const row = await terminalByTid(this.db, tid);
-    if (row) this.remember(this.terminals, tid, row, now);
-    else this.terminals.delete(tid);
-    return row;
+  terminal(tid: string, now = Date.now()): Promise<Terminal | undefined> {
+    return this.cached(this.terminals, tid, () => terminalByTid(this.db, tid), now);
   }
 
-  async merchant(id: string, now = Date.now()): Promise<Merchant | undefined> {
-    const hit = this.merchants.get(id);
-    if (hit && now - hit.at < this.ttlMs) return hit.row;
-    const row = await merchantById(this.db, id);
-    if (row) this.remember(this.merchants, id, row, now);
-    else this.merchants.delete(id);
-    return row;
+  merchant(id: string, now = Date.now()): Promise<Merchant | undefined> {
+    return this.cached(this.merchants, id, () => merchantById(this.db, id), now);
   }
 
   forgetTerminal(tid: string): void {
@@ -43,8 +33,16 @@ export class RegistryCache {
     this.merchants.delete(id);
   }
 
-  private remember<T>(map: Map<string, { row: T; at: number }>, key: string, row: T, at: number): void {
+  private async cached<T>(map: Map<string, { row: T; at: number }>, key: string, load: () => Promise<T | undefined>, now: number): Promise<T | undefined> {
+    const hit = map.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.row;
+    const row = await load();
+    if (row === undefined) {
+      map.delete(key);
+      return undefined;
+    }
     if (map.size >= RegistryCache.ENTRIES_MAX) map.delete(map.keys().next().value!);
-    map.set(key, { row, at });
+    map.set(key, { row, at: now });
+    return row;
   }
 }
