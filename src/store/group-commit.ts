@@ -137,8 +137,11 @@ export class GroupCommitter {
     private readonly db: Kysely<Database>,
     /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
     private readonly retryable: (error: unknown) => boolean = () => false,
-    /** collect write-only rows for one multi-row INSERT per table before COMMIT */
-    private readonly deferRows = false,
+    /**
+     * every statement is a network round trip (PostgreSQL): collect write-only rows for one
+     * multi-row INSERT per table before COMMIT, and make the units' announced reads once per group
+     */
+    private readonly roundTrips = false,
   ) {}
 
   /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
@@ -191,10 +194,9 @@ export class GroupCommitter {
   private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
     const values: unknown[] = [];
     await this.db.transaction().execute(async (trx) => {
-      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.deferRows, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
+      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
       scopes.set(trx, scope);
-      // Where statements are round trips (the engine that defers rows), read ahead for the group.
-      if (this.deferRows && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
+      if (this.roundTrips && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
       for (const unit of batch) {
         values.push(await unit.work(trx));
         mergeUnit(scope);
