@@ -49,7 +49,7 @@ const dir = mkdtempSync(join(tmpdir(), 'posgate-bench-'));
 const reference = await nullHost();
 console.log(line('null host (reflector)', reference));
 const sqlite = await realHost(`sqlite:${join(dir, 'bench.db')}`);
-console.log(line('posgate on SQLite (WAL, FULL sync)', sqlite, reference));
+console.log(line('posgate on SQLite (WAL, fsync per reply)', sqlite, reference));
 
 let pgReport: LoadReport | undefined;
 const schema = `bench_${randomBytes(4).toString('hex')}`;

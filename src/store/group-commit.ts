@@ -120,29 +120,55 @@ async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<
 }
 
 /**
+ * A COMMIT whose fsync happens after it, off the event loop (SQLite, see WalSync): the group's
+ * transaction runs between `syncAtCommit(false)` and `syncAtCommit(true)` on a connection held for
+ * it alone, `afterCommit` is called after its COMMIT, and the units settle when that resolves.
+ */
+export interface DeferredDurability {
+  syncAtCommit(sync: boolean): void;
+  afterCommit(): Promise<void>;
+  /** set once durability can no longer be promised: nothing more runs */
+  readonly failed: Error | undefined;
+}
+
+export interface GroupCommitOptions {
+  /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
+  readonly retryable?: (error: unknown) => boolean;
+  /**
+   * every statement is a network round trip (PostgreSQL): collect write-only rows for one
+   * multi-row INSERT per table before COMMIT, and make the units' announced reads once per group
+   */
+  readonly roundTrips?: boolean;
+  readonly durability?: DeferredDurability;
+}
+
+/**
  * Group commit without timers: a unit of work submitted while no transaction is running starts one
  * as soon as the event loop has taken in what already arrived; units submitted meanwhile go into
- * the next transaction together. Every promise settles only after the COMMIT that made its unit
- * durable. Units run without savepoints; if one throws, the transaction is rolled back and each
- * of its units is run again in a transaction of its own, so that a failing unit fails alone.
- * One transaction runs at a time (see openStore for the measurements behind that on PostgreSQL).
+ * the next transaction together. Every promise settles only after its unit is durable: after the
+ * COMMIT, or with deferred durability after the fsync that followed it — while that fsync runs, the
+ * next group already runs. Units run without savepoints; if one throws, the transaction is rolled
+ * back and each of its units is run again in a transaction of its own, so that a failing unit
+ * fails alone. One transaction runs at a time (see openStore for the measurements behind that on
+ * PostgreSQL).
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
   private running = false;
   private commits = 0;
   private units = 0;
+  private readonly retryable: (error: unknown) => boolean;
+  private readonly roundTrips: boolean;
+  private readonly durability: DeferredDurability | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
-    /** errors worth a retry of the whole unit (PostgreSQL deadlock, serialization failure) */
-    private readonly retryable: (error: unknown) => boolean = () => false,
-    /**
-     * every statement is a network round trip (PostgreSQL): collect write-only rows for one
-     * multi-row INSERT per table before COMMIT, and make the units' announced reads once per group
-     */
-    private readonly roundTrips = false,
-  ) {}
+    options: GroupCommitOptions = {},
+  ) {
+    this.retryable = options.retryable ?? (() => false);
+    this.roundTrips = options.roundTrips ?? false;
+    this.durability = options.durability;
+  }
 
   /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
   run<T>(work: Work<T>, hints: readonly ReadHint[] = []): Promise<T> {
@@ -165,17 +191,21 @@ export class GroupCommitter {
         // that arrived meanwhile would get a transaction, and an fsync, of its own.
         await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, GROUP_UNITS_MAX);
+        const failed = this.durability?.failed;
+        if (failed) {
+          for (const unit of batch) unit.reject(failed);
+          continue;
+        }
         const values = await this.attempt(batch).catch(() => undefined);
         if (values) {
-          batch.forEach((unit, i) => unit.resolve(values[i]));
+          await this.settle(batch, values);
           continue;
         }
         // Something failed: run each unit alone, so only the failing one fails.
         for (const unit of batch) {
           for (let attempt = 1; ; attempt++) {
             try {
-              const [value] = await this.attempt([unit]);
-              unit.resolve(value);
+              await this.settle([unit], await this.attempt([unit]));
               break;
             } catch (error) {
               if (attempt < 3 && this.retryable(error)) continue;
@@ -190,23 +220,49 @@ export class GroupCommitter {
     }
   }
 
+  /** Resolves the committed units' promises once their commit is durable. */
+  private async settle(batch: readonly Pending[], values: readonly unknown[]): Promise<void> {
+    if (!this.durability) {
+      batch.forEach((unit, i) => unit.resolve(values[i]));
+      return;
+    }
+    await this.durability.afterCommit().then(
+      () => batch.forEach((unit, i) => unit.resolve(values[i])),
+      (error: unknown) => batch.forEach((unit) => unit.reject(error)),
+    );
+  }
+
   /** One transaction for the batch; resolves with the units' values after COMMIT. */
   private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
     const values: unknown[] = [];
-    await this.db.transaction().execute(async (trx) => {
-      const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
-      scopes.set(trx, scope);
-      if (this.roundTrips && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
-      for (const unit of batch) {
-        values.push(await unit.work(trx));
-        mergeUnit(scope);
-      }
-      for (const write of scope.beforeCommit) await write();
-      await flushRows(trx, scope);
-      await flushBalances(trx, scope);
-    });
+    const durability = this.durability;
+    if (!durability) await this.db.transaction().execute((trx) => this.runBatch(trx, batch, values));
+    else
+      await this.db.connection().execute(async (connection) => {
+        // The connection is this group's alone until the callback ends: no other transaction
+        // commits while its COMMIT is set not to fsync.
+        durability.syncAtCommit(false);
+        try {
+          await connection.transaction().execute((trx) => this.runBatch(trx, batch, values));
+        } finally {
+          durability.syncAtCommit(true);
+        }
+      });
     this.commits++;
     this.units += batch.length;
     return values;
+  }
+
+  private async runBatch(trx: Transaction<Database>, batch: readonly Pending[], values: unknown[]): Promise<void> {
+    const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
+    scopes.set(trx, scope);
+    if (this.roundTrips && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
+    for (const unit of batch) {
+      values.push(await unit.work(trx));
+      mergeUnit(scope);
+    }
+    for (const write of scope.beforeCommit) await write();
+    await flushRows(trx, scope);
+    await flushBalances(trx, scope);
   }
 }

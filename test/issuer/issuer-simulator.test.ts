@@ -26,7 +26,7 @@ describe.each(ENGINES)('issuer simulator on %s: cards read ahead for a group tra
     const pik = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, PIK);
     const issuer = new IssuerSimulator(hsm, pvk.key, engine);
     const id = await s.transact((trx) => issuer.issueCard(trx, { pan: PAN, expiry: '2812', serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 10_000, creditLimitFen: 0, pin: '123456' }));
-    const group = new GroupCommitter(s.db, () => false, true);
+    const group = new GroupCommitter(s.db, { roundTrips: true });
     const hash = hsm.panHash(PAN);
     const hint = [{ read: issuer.cardRead, key: hash }];
     const pinInput = (pin: string): PinInput => ({ pan: PAN, block: tdesEcb(PIK).encrypt(encodeClearPinBlock(0, pin, pinBlockAccount(PAN))), under: { key: pik.key, format: 0 } });
