@@ -14,6 +14,7 @@ export interface ApiOptions {
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
   app.get('/healthz', async (_req, reply) => {
+    if (options.store.failure()) return reply.code(503).send({ status: 'unavailable', db: options.store.engine, reason: 'storage_failed' });
     try {
       await sql`select 1`.execute(options.store.db);
       return { status: 'ok', version: options.version, db: options.store.engine, iso_connections: options.isoConnections() };

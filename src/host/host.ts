@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { cup, Iso8583Error, unpackCupFrame } from '../iso8583/index.js';
 import type { Hsm } from '../hsm/index.js';
 import type { IssuerSimulator } from '../issuer/index.js';
-import type { Store } from '../store/index.js';
+import { WalSyncError, type Store } from '../store/index.js';
 import { AfterCommitError } from './after-commit.js';
 import { RC } from './catalogue.js';
 import { DEFAULT_HOST_CONFIG, type HostConfig } from './config.js';
@@ -83,6 +83,9 @@ export class AcquiringHost {
   private async internalFailure(raw: Buffer, err: unknown): Promise<FrameOutcome> {
     this.deps.log.error({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err) }, 'internal failure');
     if (err instanceof AfterCommitError) return { close: 'after_commit_failure' };
+    // Committed but maybe not on disk: the outcome is in doubt, so no answer — the terminal then
+    // reverses it once the restarted host is back (§7), and the reversal finds whatever survived.
+    if (err instanceof WalSyncError) return { close: 'storage_failed' };
     try {
       const frame = unpackCupFrame(cup, raw, true);
       const req = new Request(frame, raw, Date.now());

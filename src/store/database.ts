@@ -26,6 +26,8 @@ export interface Store {
   /** Runs `work` as one group-committed unit; resolves after its commit. `hints`: keyed reads it will make (see BatchRead). */
   transact<T>(work: Work<T>, hints?: readonly ReadHint[]): Promise<T>;
   commitStats(): { commits: number; units: number };
+  /** set when the store can no longer promise durability (a failed fsync): restart the process */
+  failure(): Error | undefined;
   close(): Promise<void>;
 }
 
@@ -189,6 +191,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     ...(file ? { file } : {}),
     transact: (work, hints) => committer.run(work, hints),
     commitStats: () => committer.stats(),
+    failure: () => durability?.failed,
     close: async () => {
       await durability?.close();
       await read?.destroy();

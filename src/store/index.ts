@@ -6,3 +6,4 @@ export { beforeCommit, deferBalanceChange, deferInsert, GROUP_UNITS_MAX, type De
 export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';
+export { WalSyncError } from './wal-sync.js';

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startPlatform } from '../../src/platform/platform.js';
 import { startTestPlatform } from '../support/platform.js';
 
@@ -47,6 +48,34 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
       expect(metrics).toContain('posgate_iso_request_seconds_bucket');
       expect(metrics).toMatch(/posgate_store_commits_total \d+/);
       expect(metrics).not.toContain('6224242900000113');
+    } finally {
+      await p.close();
+    }
+  });
+
+  it('a failed fsync of the WAL: the sale in doubt gets no answer, /healthz says storage_failed, nothing more runs', async () => {
+    const p = await startTestPlatform('sqlite');
+    try {
+      const t = p.terminal(0);
+      await t.signIn();
+      expect((await t.sale(p.card('6224242900000113'), 100, '123456')).rc).toBe('00');
+      const probe = await open(tmpdir(), 'r');
+      const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync').mockRejectedValue(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+      await probe.close();
+      try {
+        const inDoubt = await t.sale(p.card('6224242900000113'), 200, '123456');
+        expect(inDoubt.approved).toBe(false);
+        expect(inDoubt.problem).toBe('no_response');
+        const health = await fetch(`http://127.0.0.1:${p.platform.httpPort}/healthz`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({ status: 'unavailable', reason: 'storage_failed' });
+        const metrics = await (await fetch(`http://127.0.0.1:${p.platform.httpPort}/metrics`)).text();
+        // the sale, and the reversal the terminal then tried, were both refused without an answer
+        expect(metrics).toMatch(/posgate_iso_frames_rejected_total\{reason="storage_failed"\} [1-9]/);
+        expect(t.pendingReversal).toBeDefined();
+      } finally {
+        sync.mockRestore();
+      }
     } finally {
       await p.close();
     }
