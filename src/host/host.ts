@@ -73,8 +73,7 @@ export class AcquiringHost {
     }
     const { metrics } = this.deps;
     if ('response' in outcome) {
-      metrics.requests.inc({ kind: outcome.kind, rc: outcome.rc });
-      metrics.latency.observe({ kind: outcome.kind }, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.answered(outcome.kind, outcome.rc, Number(process.hrtime.bigint() - started) / 1e9);
     } else metrics.framesRejected.inc({ reason: outcome.close });
     return outcome;
   }

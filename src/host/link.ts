@@ -31,7 +31,9 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     let busy = false;
     let closed = false;
     let frameTimer: NodeJS.Timeout | undefined;
-    let idleTimer: NodeJS.Timeout | undefined;
+    // One idle timer per connection, pushed back (refresh) on every chunk rather than replaced.
+    const idleTimer: NodeJS.Timeout = setTimeout(() => close('idle'), config.connectionIdleMsMax);
+    idleTimer.unref();
 
     const close = (reason: string) => {
       if (closed) return;
@@ -42,13 +44,6 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
       clearTimeout(idleTimer);
       socket.destroy();
     };
-    const resetIdle = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => close('idle'), config.connectionIdleMsMax);
-      idleTimer.unref();
-    };
-    resetIdle();
-
     const pump = async () => {
       if (busy) return;
       busy = true;
@@ -74,7 +69,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     };
 
     socket.on('data', (chunk: Buffer) => {
-      resetIdle();
+      idleTimer.refresh();
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       while (buffer.length >= 2 && !closed) {
         const length = buffer.readUInt16BE(0);
