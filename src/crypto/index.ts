@@ -52,3 +52,4 @@ export {
   sealTmk,
   type ActivationRequest,
 } from './activation.js';
+export { applicationCryptogram, applicationCryptogramSessionKey, arpcMethod1, arqcData, deriveCommonSessionKey, deriveIccMasterKey } from './emv.js';
