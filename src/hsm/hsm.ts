@@ -56,6 +56,18 @@ export interface CardData {
   readonly serviceCode: string;
 }
 
+/** One chip transaction's cryptogram as the issuer receives it. */
+export interface ChipCryptogram {
+  readonly pan: string;
+  /** PAN sequence number, 2 digits ("00" when the card has none) */
+  readonly psn: string;
+  /** application transaction counter, 2 bytes */
+  readonly atc: Uint8Array;
+  /** what the cryptogram covers (crypto/emv.ts arqcData) */
+  readonly data: Uint8Array;
+  readonly arqc: Uint8Array;
+}
+
 /** A PAN as it may be stored: keyed hash for look-ups, ciphertext, masked form (first 6, last 4). */
 export interface ProtectedPan {
   readonly hash: string;
@@ -95,6 +107,14 @@ export interface Hsm {
 
   generateCvv(cvk: KeyBlock, card: CardData): Promise<string>;
   verifyCvv(cvk: KeyBlock, card: CardData, cvv: string): Promise<boolean>;
+
+  /**
+   * EMV, issuer side: whether `arqc` is the card's cryptogram over `data` (crypto/emv.ts: card key by
+   * Option A from the issuer master key, session key from the ATC, MAC algorithm 3 padding 2).
+   */
+  verifyArqc(imk: KeyBlock, card: ChipCryptogram): Promise<boolean>;
+  /** The ARPC (method 1, under the session key) answering that ARQC with the 2-byte response code `arc`. */
+  generateArpc(imk: KeyBlock, card: ChipCryptogram, arc: Uint8Array): Promise<Buffer>;
 
   /** PIN block from a DUKPT terminal (TDES: format 0, 10-byte KSN; AES: format 4, 12-byte KSN) re-enciphered under `to`. */
   translateDukptPin(bdk: KeyBlock, ksn: Uint8Array, input: PinOwner & { readonly block: Uint8Array }, to: PinBlockRef): Promise<Buffer>;

@@ -14,11 +14,12 @@ export type KeyAlgorithm = 'tdes' | 'aes';
 /**
  * What a key may be used for (as TR-31 key usage): `tmk` and `kek` wrap other keys, `pin` encrypts
  * PIN blocks (PIK/ZPK), `mac` computes MACs (MAK), `data` encrypts data and tracks (TDK), `pvk`
- * and `cvk` compute verification values, `bdk` derives DUKPT keys.
+ * and `cvk` compute verification values, `bdk` derives DUKPT keys, `imk-ac` is an issuer master key
+ * for EMV application cryptograms (TR-31 E0), from which each chip card's key is derived.
  */
-export type KeyUsage = 'tmk' | 'kek' | 'pin' | 'mac' | 'data' | 'pvk' | 'cvk' | 'bdk';
+export type KeyUsage = 'tmk' | 'kek' | 'pin' | 'mac' | 'data' | 'pvk' | 'cvk' | 'bdk' | 'imk-ac';
 
-export const KEY_USAGES: readonly KeyUsage[] = ['tmk', 'kek', 'pin', 'mac', 'data', 'pvk', 'cvk', 'bdk'];
+export const KEY_USAGES: readonly KeyUsage[] = ['tmk', 'kek', 'pin', 'mac', 'data', 'pvk', 'cvk', 'bdk', 'imk-ac'];
 
 export interface KeyHeader {
   readonly algorithm: KeyAlgorithm;

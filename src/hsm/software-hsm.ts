@@ -5,7 +5,11 @@ import {
   activationInfo,
   activationKey,
   aesEcb,
+  applicationCryptogram,
+  applicationCryptogramSessionKey,
+  arpcMethod1,
   cardVerificationValue,
+  deriveIccMasterKey,
   sealTmk,
   tdesKcv,
   cmacWith,
@@ -34,8 +38,8 @@ import {
   type KcvMethod,
 } from '../crypto/index.js';
 import { HsmError } from './errors.js';
-import type { CardData, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, NewPasswordResult, PinBlockRef, PinInput, PinOwner, ProtectedPan, PvvParams } from './hsm.js';
-import { unwrapKey, wrapKey, type KeyBlock, type KeyHeader, type KeyUsage } from './key-block.js';
+import type { CardData, ChipCryptogram, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, NewPasswordResult, PinBlockRef, PinInput, PinOwner, ProtectedPan, PvvParams } from './hsm.js';
+import { KEY_USAGES, unwrapKey, wrapKey, type KeyBlock, type KeyHeader, type KeyUsage } from './key-block.js';
 import type { Lmk } from './lmk.js';
 
 interface LoadedKey {
@@ -47,7 +51,7 @@ interface LoadedKey {
 }
 
 /** Keys that are used, never exported: they stay under the LMK for good. */
-const NOT_EXPORTABLE: ReadonlySet<KeyUsage> = new Set(['pvk', 'cvk', 'bdk']);
+const NOT_EXPORTABLE: ReadonlySet<KeyUsage> = new Set(['pvk', 'cvk', 'bdk', 'imk-ac']);
 /** Keys that may wrap other keys for export and import. */
 const WRAPPING: ReadonlySet<KeyUsage> = new Set(['tmk', 'kek']);
 
@@ -168,7 +172,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async keyCheckValue(block: KeyBlock, options: { method?: KcvMethod; length?: number } = {}): Promise<string> {
-    const key = this.load(block, ['tmk', 'kek', 'pin', 'mac', 'data', 'pvk', 'cvk', 'bdk'], 'key check value');
+    const key = this.load(block, KEY_USAGES, 'key check value');
     return this.checkValue(key, options.length ?? 3, options.method);
   }
 
@@ -314,6 +318,24 @@ export class SoftwareHsm implements Hsm {
   async verifyCvv(block: KeyBlock, card: CardData, cvv: string): Promise<boolean> {
     const expected = await this.generateCvv(block, card);
     return cvv.length === 3 && timingSafeEqual(Buffer.from(expected), Buffer.from(cvv));
+  }
+
+  // ---- EMV application cryptograms ----
+
+  async verifyArqc(block: KeyBlock, card: ChipCryptogram): Promise<boolean> {
+    if (card.arqc.length !== 8) return false;
+    const expected = applicationCryptogram(this.chipSessionKey(block, card), card.data);
+    return timingSafeEqual(expected, Buffer.from(card.arqc));
+  }
+
+  async generateArpc(block: KeyBlock, card: ChipCryptogram, arc: Uint8Array): Promise<Buffer> {
+    return arpcMethod1(this.chipSessionKey(block, card), card.arqc, arc);
+  }
+
+  private chipSessionKey(block: KeyBlock, card: ChipCryptogram): Buffer {
+    const imk = this.load(block, 'imk-ac', 'application cryptogram');
+    this.expect(imk, 'tdes', 'application cryptogram');
+    return applicationCryptogramSessionKey(deriveIccMasterKey(imk.clear, card.pan, card.psn), card.atc);
   }
 
   // ---- DUKPT ----

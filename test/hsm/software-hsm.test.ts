@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { decodeClearPinBlock, pinBlockAccount, tdesEcb } from '../../src/crypto/index.js';
+import { applicationCryptogram, applicationCryptogramSessionKey, arpcMethod1, decodeClearPinBlock, deriveIccMasterKey, pinBlockAccount, tdesEcb } from '../../src/crypto/index.js';
 import { HsmError, lmkFromBytes, loadLmk, SoftwareHsm, type KeyBlock } from '../../src/hsm/index.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -172,6 +172,28 @@ describe('card verification values and data keys', () => {
     expect(await hsm.generateCvv(cvk, card)).toBe('561');
     expect(await hsm.verifyCvv(cvk, card, '561')).toBe(true);
     expect(await hsm.verifyCvv(cvk, card, '562')).toBe(false);
+  });
+
+  it('checks a chip card\'s ARQC under the issuer master key and answers it with an ARPC', async () => {
+    const imkClear = hex('0123456789ABCDEFFEDCBA9876543210');
+    const imk = (await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'imk-ac' }, imkClear)).key;
+    // the card side: its own key (personalised from the same IMK) and the session key of ATC 0007
+    const cardKey = deriveIccMasterKey(imkClear, '6224242900000113', '01');
+    const atc = hex('0007');
+    const data = hex('000000001000 000000000000 0156 0000000000 0156 261122 00 11223344 7C00 0007 03A0A802');
+    const arqc = applicationCryptogram(applicationCryptogramSessionKey(cardKey, atc), data);
+    const chip = { pan: '6224242900000113', psn: '01', atc, data, arqc };
+    expect(await hsm.verifyArqc(imk, chip)).toBe(true);
+    expect(await hsm.verifyArqc(imk, { ...chip, data: hex('000000002000 000000000000 0156 0000000000 0156 261122 00 11223344 7C00 0007 03A0A802') })).toBe(false);
+    expect(await hsm.verifyArqc(imk, { ...chip, psn: '02' })).toBe(false);
+    expect(await hsm.verifyArqc(imk, { ...chip, arqc: arqc.subarray(0, 4) })).toBe(false);
+    const arpc = await hsm.generateArpc(imk, chip, Buffer.from('00', 'latin1'));
+    expect(arpc).toEqual(arpcMethod1(applicationCryptogramSessionKey(cardKey, atc), arqc, Buffer.from('00', 'latin1')));
+    // an issuer master key stays in the HSM, and no other key stands in for it
+    const kek = (await hsm.generateKey({ algorithm: 'tdes', length: 16, usage: 'kek' })).key;
+    await expect(hsm.exportKey(imk, kek)).rejects.toThrow(HsmError);
+    const cvk = (await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'cvk' }, imkClear)).key;
+    await expect(hsm.verifyArqc(cvk, chip)).rejects.toThrow(HsmError);
   });
 
   it('deciphers the §12.2 track bytes with the TDK', async () => {
