@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { DEMO_CARDS, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
+import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { inWindow, localTime } from '../host/clock.js';
 import { describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
@@ -61,17 +61,6 @@ function parseYuan(text: string): number {
 const ENTRY_KEYS: Record<string, EntryMode> = { s: 'swipe', c: 'chip', t: 'tap', k: 'keyed', '': 'swipe' };
 const ENTRY_NAMES: Record<EntryMode, string> = { swipe: '刷卡 swipe', chip: '插卡 chip', tap: '挥卡 tap', keyed: '手输 keyed', fallback: '降级 fallback' };
 
-/** Chip data for chip and contactless presentations of the software terminal (no real card behind it). */
-function chipData(amountFen: number): Buffer {
-  const tlv = (tag: string, value: string) => Buffer.concat([Buffer.from(tag, 'hex'), Buffer.from([value.length / 2]), Buffer.from(value, 'hex')]);
-  const d = localTime(Date.now(), 'Asia/Shanghai');
-  return Buffer.concat([
-    tlv('9F26', Buffer.from(String(Date.now())).subarray(-8).toString('hex')), tlv('9F27', '80'), tlv('9F10', '07010103A0A802'), tlv('9F37', '11223344'),
-    tlv('9F36', '0001'), tlv('95', '0000000000'), tlv('9A', d.day.slice(2).replace(/-/g, '')), tlv('9C', '00'), tlv('9F02', String(amountFen).padStart(12, '0')),
-    tlv('5F2A', '0156'), tlv('82', '7C00'), tlv('9F1A', '0156'), tlv('9F33', 'E0F1C8'), tlv('9F34', '3F0000'), tlv('9F35', '22'),
-  ]);
-}
-
 export function terminalCommand(io: Io, run: Run): Command {
   return new Command('terminal')
     .description('an interactive POS terminal (the software terminal) on the ISO 8583 link')
@@ -118,7 +107,7 @@ export function terminalCommand(io: Io, run: Run): Command {
     );
 }
 
-async function readCard(p: Prompter, amountFen: number): Promise<CardPresentation> {
+async function readCard(p: Prompter): Promise<CardPresentation> {
   p.say(DEMO_CARDS.map((c, i) => `  ${String(i + 1).padStart(2)}. ${c.pan}  ${c.description}`).join('\n'));
   const which = await p.ask('卡号 Card number (or test card 1–10): ');
   const demo = /^\d{1,2}$/.test(which) ? DEMO_CARDS[Number(which) - 1] : DEMO_CARDS.find((c) => c.pan === which);
@@ -128,7 +117,9 @@ async function readCard(p: Prompter, amountFen: number): Promise<CardPresentatio
   if (!/^\d{4}$/.test(expiry)) throw new UsageError('invalid_expiry', 'the expiry is YYMM');
   const key = (await p.ask('方式 Entry: [s]刷卡 swipe [c]插卡 chip [t]挥卡 tap [k]手输 keyed: ')).toLowerCase();
   const entry = ENTRY_KEYS[key] ?? 'swipe';
-  return { entry, pan, expiry, ...(demo && (entry === 'swipe' || entry === 'fallback') ? { track2: demo.track2 } : {}), ...(entry === 'chip' || entry === 'tap' ? { icc: chipData(amountFen), cardSequence: '001' } : {}) };
+  // A chip or tap reads the card's (simulated) chip, personalised from the public demo issuer key: a
+  // demo card's ARQC verifies at the issuer simulator; any other card number's does not.
+  return { entry, pan, expiry, ...(demo && (entry === 'swipe' || entry === 'fallback') ? { track2: demo.track2 } : {}), ...(entry === 'chip' || entry === 'tap' ? { chip: demoChipCard(pan) } : {}) };
 }
 
 /** The terminal decides locally whether it may skip the PIN (§9.2), from the parameters it downloaded. */
@@ -145,6 +136,7 @@ function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['k
   if (r.problem === 'mac_failure') return p.say('应答MAC校验错，交易将冲正 Response MAC wrong: the transaction will be reversed');
   if (r.problem === 'result_unknown') return p.say('结果未知，请核对 Result unknown: check with the acquirer');
   p.say(r.approved ? `交易成功 APPROVED  ${describeResponse(r.rc)}` : `交易失败 DECLINED  ${describeResponse(r.rc)}`);
+  if (r.issuerAuthenticated === false) p.say('发卡行认证失败 Issuer authentication failed: the card did not accept the issuer\'s answer');
   if (!r.approved) return;
   if (r.balanceFen !== undefined) p.say(`可用余额 Available balance: RMB ${formatYuan(r.balanceFen)}`);
   if (kind === 'balance') return;
@@ -203,7 +195,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
         case '2':
         case '6': {
           const amount = parseYuan(await p.ask('金额 Amount (元 yuan): '));
-          const card = await readCard(p, amount);
+          const card = await readCard(p);
           let pin = passwordFreeLocally(t, card, amount) ? undefined : await p.secret('请持卡人输入密码 Cardholder PIN: ');
           let r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           if (!r.approved && pin === undefined && ['55', '61', '65'].includes(r.rc)) {
@@ -237,13 +229,13 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
             ...(stanText ? { stan: stanText.padStart(6, '0') } : {}),
           };
           const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
-          const card = await readCard(p, amount);
+          const card = await readCard(p);
           const r = await t.refund(card, original, amount);
           show(p, r, 'refund', t, operator, mid, card.entry);
           break;
         }
         case '5': {
-          const card = await readCard(p, 0);
+          const card = await readCard(p);
           const r = await t.balance(card, await p.secret('请持卡人输入密码 Cardholder PIN: '));
           show(p, r, 'balance', t, operator, mid, card.entry);
           break;
@@ -281,7 +273,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
           const authCode = await p.ask('预授权码 Pre-authorisation code: ');
           const date = await p.ask('预授权日期 Pre-authorisation date MMDD: ');
           const amount = parseYuan(await p.ask(choice === 'B' ? '完成金额 Completion amount (元): ' : '预授权金额 Pre-authorised amount (元): '));
-          const card = await readCard(p, amount);
+          const card = await readCard(p);
           const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
           show(p, r, choice === 'B' ? 'completion' : 'void', t, operator, mid, card.entry);
           break;

@@ -5,6 +5,7 @@ import { simulatorTrack2, type IssuerSimulator, type NewCard } from '../issuer/i
 import { ensureSystemAccounts } from '../ledger/index.js';
 import { createMerchant, createTerminal, merchantByMid, putOperator, terminalByTid, type OperatorRole } from '../merchants/index.js';
 import type { Store } from '../store/index.js';
+import { ChipCardSimulator } from '../terminal/index.js';
 
 /**
  * The demo: one merchant, N terminals with fixed, documented TMKs (demo mode only — a normal start
@@ -46,6 +47,19 @@ export const DEMO_OPERATORS: readonly DemoOperator[] = [
  */
 export const DEMO_CVK_NAME = 'demo_cvk';
 export const DEMO_CVK = '0123456789ABCDEFFEDCBA9876543210';
+
+/**
+ * The issuer simulator's master key for demo chip cards' application cryptograms, fixed and
+ * documented for the same reason: the software terminal personalises its simulated chips from it
+ * (demoChipCard), so that their ARQCs verify at the issuer simulator. Demo mode only.
+ */
+export const DEMO_IMK_AC_NAME = 'demo_imk_ac';
+export const DEMO_IMK_AC = '89ABCDEF01234567FEDCBA9876543210';
+
+/** A demo card's chip, as the software terminal reads it (simulated; personalised from the public demo IMK). */
+export function demoChipCard(pan: string, psn = '01'): ChipCardSimulator {
+  return ChipCardSimulator.personalised(Buffer.from(DEMO_IMK_AC, 'hex'), pan, psn);
+}
 
 /** The CVV on a demo card's stripe, computed with the demo CVK in clear (it is public). */
 function demoStripeCvv(pan: string, expiry: string, serviceCode: string): string {
@@ -101,7 +115,7 @@ function stripe(c: DemoCardSpec): string {
 
 export const DEMO_CARDS: readonly DemoCard[] = CARDS.map((spec) => {
   const { noCvv, counterfeit: _, ...c } = spec;
-  return { ...c, track2: stripe(spec), ...(c.card && !noCvv ? { card: { ...c.card, cvk: DEMO_CVK_NAME } } : {}) };
+  return { ...c, track2: stripe(spec), ...(c.card ? { card: { ...c.card, imkAc: DEMO_IMK_AC_NAME, ...(noCvv ? {} : { cvk: DEMO_CVK_NAME }) } } : {}) };
 });
 
 /** Cards for load tests, one per demo terminal so that terminals do not queue on one card's row. PIN 123456. */
@@ -128,9 +142,10 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
     let merchant = await merchantByMid(trx, DEMO_MID);
     const created = merchant === undefined;
     merchant ??= await createMerchant(trx, { mid: DEMO_MID, name: DEMO_MERCHANT_NAME, mcc: '5411' });
-    if (!(await trx.selectFrom('system_keys').select('name').where('name', '=', DEMO_CVK_NAME).executeTakeFirst())) {
-      const cvk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'cvk' }, Buffer.from(DEMO_CVK, 'hex'));
-      await trx.insertInto('system_keys').values({ name: DEMO_CVK_NAME, key_block: cvk.key, kcv: cvk.kcv, created_at: Date.now() }).execute();
+    for (const [name, usage, clear] of [[DEMO_CVK_NAME, 'cvk', DEMO_CVK], [DEMO_IMK_AC_NAME, 'imk-ac', DEMO_IMK_AC]] as const) {
+      if (await trx.selectFrom('system_keys').select('name').where('name', '=', name).executeTakeFirst()) continue;
+      const key = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage }, Buffer.from(clear, 'hex'));
+      await trx.insertInto('system_keys').values({ name, key_block: key.key, kcv: key.kcv, created_at: Date.now() }).execute();
     }
     const tids: string[] = [];
     // The documented default passwords are the same on every demo terminal: hash each once (argon2id is
@@ -147,13 +162,16 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
       for (const [k, op] of DEMO_OPERATORS.entries()) await putOperator(trx, terminal.id, op.no, operatorHashes[k]!, true);
     }
     for (const c of DEMO_CARDS) {
-      if (!c.card || (await trx.selectFrom('cards').select('id').where('pan_hash', '=', hsm.panHash(c.pan)).executeTakeFirst())) continue;
-      await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
+      if (!c.card) continue;
+      const existing = await trx.selectFrom('cards').select(['id', 'imk_ac']).where('pan_hash', '=', hsm.panHash(c.pan)).executeTakeFirst();
+      if (!existing) await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
+      // demo databases made before chip keys existed: their cards get the chip application now
+      else if (existing.imk_ac === null) await trx.updateTable('cards').set({ imk_ac: DEMO_IMK_AC_NAME }).where('id', '=', existing.id).execute();
     }
     for (let i = 0; i < terminalCount; i++) {
       const loadPan = loadTestPan(i);
       const exists = await trx.selectFrom('cards').select('id').where('pan_hash', '=', hsm.panHash(loadPan)).executeTakeFirst();
-      if (!exists) await issuer.issueCard(trx, { pan: loadPan, expiry: GOOD, serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 1_000_000_000_000, creditLimitFen: 0, pin: LOAD_TEST_PIN, cvk: DEMO_CVK_NAME });
+      if (!exists) await issuer.issueCard(trx, { pan: loadPan, expiry: GOOD, serviceCode: '101', kind: 'debit', status: 'active', balanceFen: 1_000_000_000_000, creditLimitFen: 0, pin: LOAD_TEST_PIN, cvk: DEMO_CVK_NAME, imkAc: DEMO_IMK_AC_NAME });
     }
     return { merchantId: merchant.id, terminals: tids, created };
   });

@@ -1,7 +1,8 @@
 import { sql, type Transaction } from 'kysely';
 import { luhnValid } from '../crypto/index.js';
 import type { PinInput } from '../hsm/index.js';
-import type { Card } from '../issuer/index.js';
+import { decodeTlv, encodeTlv } from '../iso8583/index.js';
+import type { Card, VerifiedChip } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
@@ -10,7 +11,7 @@ import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
 import { echoFields, packResponseBody, replayStored, storedResponse, type Reply } from './reply.js';
-import { cdcvmPerformed } from './validate.js';
+import { cdcvmPerformed, CHIP_MODES } from './validate.js';
 
 type Trx = Transaction<Database>;
 type Txn = TransactionsTable;
@@ -82,15 +83,17 @@ async function financialUnit(ctx: Ctx, trx: Trx, key: string, panHash: string | 
     return unrecorded(RC.duplicate);
   }
 
-  const decision = await decide(ctx, trx, panHash);
-  return record(ctx, trx, decision);
+  const chip: { verified?: VerifiedChip } = {};
+  const decision = await decide(ctx, trx, panHash, chip);
+  return record(ctx, trx, decision, chip.verified);
 }
 
 function baseFields(ctx: Ctx): Reply['fields'] {
   return { ...echoFields(ctx.req, true), 12: ctx.local.hhmmss, 13: ctx.local.mmdd, 32: ctx.deps.config.acquirerId };
 }
 
-async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined): Promise<Decision> {
+/** `chip.verified` is set once the issuer has verified the chip's cryptogram: the response then answers it (tag 91). */
+async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined, chip: { verified?: VerifiedChip }): Promise<Decision> {
   const { req, terminal, entry, deps } = ctx;
   const kind = entry.kind;
 
@@ -124,7 +127,15 @@ async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined): Promise<
   if (!cardRecord) return decline(RC.invalidCard);
   const statusCode = deps.issuer.cardStatusCode(cardRecord, card.expiry, ctx.local.yymm);
   if (statusCode !== null) return decline(statusCode, { card: cardRecord });
-  if (card.track && !(await deps.issuer.verifyTrack(trx, cardRecord, card.pan, card.track))) return decline(RC.doNotHonour, { card: cardRecord });
+  // The card's own proof: the chip's cryptogram when it was read (§5.2 C7), else the stripe's CVV.
+  const icc = CHIP_MODES.has(req.entryMode ?? '') ? req.bytes(55) : undefined;
+  if (icc) {
+    const tags = new Map(decodeTlv(icc).map((t) => [t.tag, t.value] as const));
+    const psn = req.text(23)?.slice(-2) ?? '00';
+    const verified = await deps.issuer.verifyChip(trx, cardRecord, { pan: card.pan, psn, tags, amountFen: req.amountFen });
+    if (verified === 'failed') return decline(RC.doNotHonour, { card: cardRecord });
+    if (verified !== 'no_chip') chip.verified = verified;
+  } else if (card.track && !(await deps.issuer.verifyTrack(trx, cardRecord, card.pan, card.track))) return decline(RC.doNotHonour, { card: cardRecord });
 
   // Step 15: risk. (The risk engine lands with its own issue; nothing declines here yet.)
 
@@ -272,7 +283,7 @@ async function passwordFreeRefusal(ctx: Ctx, trx: Trx, panHash: string | undefin
 }
 
 /** Step 18 (or a decline after step 9): the record, the posting and the stored response, in this unit. */
-async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
+async function record(ctx: Ctx, trx: Trx, d: Decision, chip?: VerifiedChip): Promise<Reply> {
   const { req, terminal, merchant, deps, entry, now } = ctx;
   const approved = d.rc === RC.approved;
   const id = newId('txn');
@@ -289,6 +300,8 @@ async function record(ctx: Ctx, trx: Trx, d: Decision): Promise<Reply> {
       fields[54] = `${type}02156${d.availableFen >= 0 ? 'C' : 'D'}${String(Math.abs(d.availableFen)).padStart(12, '0')}`;
     }
   }
+  // §5.3: issuer data in 55 — the ARPC answering the chip's ARQC, with this response's code.
+  if (chip) fields[55] = encodeTlv([{ tag: '91', value: await deps.issuer.issuerAuthentication(chip, d.rc) }]);
   // The card record already holds the PAN in its stored forms; only an unknown card needs them made.
   const body = packResponseBody(req.mti, fields);
   const protectedPan = d.card

@@ -31,7 +31,8 @@ const FORBIDDEN: Partial<Record<MessageKind, readonly number[]>> = {
 };
 
 const ENTRY_MODES = new Set(['01', '02', '03', '05', '07', '80', '91', '96', '98']);
-const CHIP_MODES = new Set(['05', '07', '98']);
+/** 22 digits 1–2 of chip reads: contact chip, contactless chip, contactless via a consumer device. */
+export const CHIP_MODES: ReadonlySet<string> = new Set(['05', '07', '98']);
 const CHIP_TAGS = ['9F26', '9F27', '9F10', '9F37', '9F36', '95', '9A', '9C', '9F02', '5F2A', '82', '9F1A', '9F33', '9F34', '9F35'];
 
 /** Step 4 options: 22, 25, 49 and 53 values the host does not support → 40. */

@@ -6,9 +6,11 @@ export {
   type Card,
   type CardKind,
   type CardStatus,
+  type ChipRequest,
   type IssuerOperation,
   type IssuerResult,
   type NewCard,
   type PinCheck,
   type TrackData,
+  type VerifiedChip,
 } from './issuer-simulator.js';

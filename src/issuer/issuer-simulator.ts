@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { Hsm, KeyBlock, PinInput } from '../hsm/index.js';
+import { arqcData } from '../crypto/index.js';
+import type { ChipCryptogram, Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
 import { newId, type BatchRead } from '../store/index.js';
 import { CardsInTransaction } from './cards-in-transaction.js';
@@ -33,7 +34,27 @@ export interface NewCard {
   readonly pinLocked?: boolean;
   /** the system key (usage cvk) that computes the CVV on the stripe; absent: the stripe carries no CVV */
   readonly cvk?: string;
+  /** the system key (usage imk-ac) the chip's cryptogram key is derived from; absent: no chip application */
+  readonly imkAc?: string;
 }
+
+/** What a chip request carried: field 55's data objects by tag, and the PAN sequence number (field 23). */
+export interface ChipRequest {
+  readonly pan: string;
+  /** 2 digits; "00" when the request had no field 23 */
+  readonly psn: string;
+  readonly tags: ReadonlyMap<string, Buffer>;
+  readonly amountFen: number;
+}
+
+/** A cryptogram the issuer verified, kept to answer it (ARPC) once the response code is known. */
+export interface VerifiedChip {
+  readonly imk: KeyBlock;
+  readonly cryptogram: ChipCryptogram;
+}
+
+/** 9F27 bits 8–7 = 10: the card asks to go online (ARQC). */
+const CID_ARQC = 0x80;
 
 /** Track 2 as the host reads it, after the service code. */
 export interface TrackData {
@@ -83,7 +104,8 @@ function authCode(): string {
 }
 
 export class IssuerSimulator {
-  private readonly cvks = new Map<string, KeyBlock>();
+  /** system keys by name (CVKs, issuer master keys), read once */
+  private readonly keys = new Map<string, KeyBlock>();
   /** every card read and write of a transaction goes through its one copy of the card */
   private readonly cards: CardsInTransaction;
 
@@ -124,6 +146,7 @@ export class IssuerSimulator {
         card_org: card.cardOrg ?? 'CUP',
         issuer_id: card.issuerId ?? '01020000',
         cvk: card.cvk ?? null,
+        imk_ac: card.imkAc ?? null,
         created_at: now,
       })
       .execute();
@@ -155,18 +178,45 @@ export class IssuerSimulator {
    */
   async verifyTrack(trx: Trx, card: Card, pan: string, track: TrackData): Promise<boolean> {
     if (card.cvk === null) return true;
-    const cvk = await this.cvkNamed(trx, card.cvk);
+    const cvk = await this.keyNamed(trx, card.cvk);
     if (!cvk || !/^[0-9]{3}/.test(track.discretionary)) return false;
     return this.hsm.verifyCvv(cvk, { pan, expiry: track.expiry, serviceCode: track.serviceCode }, track.discretionary.slice(0, 3));
   }
 
-  private async cvkNamed(trx: Trx, name: string): Promise<KeyBlock | undefined> {
-    let block = this.cvks.get(name);
+  /**
+   * The chip's application cryptogram (EMV, crypto/emv.ts): the card must ask to go online (9F27
+   * = ARQC), for the amount of this request (9F02), with an ARQC that verifies under the key the
+   * card derives from its issuer master key → the verified cryptogram, for the ARPC; otherwise
+   * `failed` (a cloned or tampered chip, or data changed on the way: the host answers 05). A card
+   * without a chip application on file has no cryptogram to check (`no_chip`).
+   */
+  async verifyChip(trx: Trx, card: Card, chip: ChipRequest): Promise<VerifiedChip | 'no_chip' | 'failed'> {
+    if (card.imk_ac === null) return 'no_chip';
+    const imk = await this.keyNamed(trx, card.imk_ac);
+    const cid = chip.tags.get('9F27');
+    const amount = chip.tags.get('9F02');
+    const arqc = chip.tags.get('9F26');
+    const atc = chip.tags.get('9F36');
+    const data = arqcData((tag) => chip.tags.get(tag));
+    if (!imk || !cid || cid.length !== 1 || (cid[0]! & 0xc0) !== CID_ARQC || !amount || !arqc || !atc || !data) return 'failed';
+    if (amount.toString('hex') !== String(chip.amountFen).padStart(12, '0')) return 'failed';
+    const cryptogram: ChipCryptogram = { pan: chip.pan, psn: chip.psn, atc, data, arqc };
+    return (await this.hsm.verifyArqc(imk, cryptogram)) ? { imk, cryptogram } : 'failed';
+  }
+
+  /** Issuer authentication data (tag 91) answering a verified ARQC: ARPC ‖ ARC, the ARC being the response code in ASCII. */
+  async issuerAuthentication(chip: VerifiedChip, responseCode: string): Promise<Buffer> {
+    const arc = Buffer.from(responseCode, 'latin1');
+    return Buffer.concat([await this.hsm.generateArpc(chip.imk, chip.cryptogram, arc), arc]);
+  }
+
+  private async keyNamed(trx: Trx, name: string): Promise<KeyBlock | undefined> {
+    let block = this.keys.get(name);
     if (!block) {
       const row = await trx.selectFrom('system_keys').select('key_block').where('name', '=', name).executeTakeFirst();
       if (!row) return undefined;
       block = row.key_block as KeyBlock;
-      this.cvks.set(name, block);
+      this.keys.set(name, block);
     }
     return block;
   }

@@ -94,6 +94,8 @@ export interface CardsTable {
   issuer_id: string;
   /** the system key (usage cvk) behind the stripe's CVV; null: the stripe carries none */
   cvk: string | null;
+  /** the system key (usage imk-ac) the chip's cryptogram key derives from; null: no chip application */
+  imk_ac: string | null;
   created_at: number;
 }
 

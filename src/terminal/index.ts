@@ -1,4 +1,5 @@
 /** The software terminal: the terminal side of the posgate protocol, and the PIN pad. */
+export { ChipCardSimulator, type TerminalTransactionData } from './chip-card-simulator.js';
 export { SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type Result, type SaleResult, type TerminalOptions } from './soft-terminal.js';
 export { FileStorage, MemoryStorage, type BatchEntry, type PendingReversal, type TerminalState, type TerminalStorage } from './storage.js';
 export { Connection, TimeoutError, type Endpoint } from './transport.js';

@@ -15,6 +15,7 @@ import {
 import { cup, Iso8583Error, IsoMessage, packCupFrame, unpackCupFrame, type CupFrame, type FieldValue } from '../iso8583/index.js';
 import type { BatchEntry, PendingReversal, TerminalState, TerminalStorage } from './storage.js';
 import { Connection, TimeoutError, type Endpoint } from './transport.js';
+import type { ChipCardSimulator } from './chip-card-simulator.js';
 
 /**
  * The software POS terminal: the terminal side of the posgate protocol as a library, used by the
@@ -33,8 +34,10 @@ export interface CardPresentation {
   /** the stripe as read (`=` separator, CVV in its discretionary data); swipes send it, else one is built without a CVV */
   readonly track2?: string;
   readonly cardSequence?: string;
-  /** field 55 for chip and contactless */
+  /** field 55 for chip and contactless, as given */
   readonly icc?: Buffer;
+  /** a (simulated) chip to read for chip and contactless entry: it makes field 55 with its ARQC, and 23 */
+  readonly chip?: ChipCardSimulator;
 }
 
 export interface TerminalOptions {
@@ -79,6 +82,8 @@ export interface SaleResult extends Result {
   readonly passwordFree: boolean;
   readonly noSignature: boolean;
   readonly balanceFen?: number;
+  /** chip reads: whether the issuer's ARPC in the response proved it saw this card's ARQC (absent: none came) */
+  readonly issuerAuthenticated?: boolean;
 }
 
 export class TerminalError extends Error {
@@ -92,6 +97,14 @@ export class TerminalError extends Error {
 }
 
 const REVERSAL_COPIES = [2, 3, 4, 11, 14, 22, 23, 25, 38, 41, 42, 49, 55, 60, 61];
+
+/** The chip's check of the issuer's answer to its ARQC, when a chip was read and the response carried one. */
+function issuerAuthentication(card: CardPresentation, res: Result): { issuerAuthenticated?: boolean } {
+  if (!card.chip || (card.entry !== 'chip' && card.entry !== 'tap')) return {};
+  const f55 = res.response?.get(55);
+  const verdict = card.chip.checkIssuerAuthentication(Buffer.isBuffer(f55) ? f55 : undefined);
+  return verdict === undefined ? {} : { issuerAuthenticated: verdict };
+}
 
 function mask(pan: string): string {
   return `${pan.slice(0, 6)}${'*'.repeat(Math.max(0, pan.length - 10))}${pan.slice(-4)}`;
@@ -367,6 +380,10 @@ export class SoftTerminal {
     if (!magnetic) m.set(2, card.pan).set(14, card.expiry);
     if (card.cardSequence) m.set(23, card.cardSequence);
     if (card.icc) m.set(55, card.icc);
+    if (card.chip && (card.entry === 'chip' || card.entry === 'tap')) {
+      const amount = m.get(4);
+      m.set(23, card.chip.cardSequence).set(55, card.chip.generateArqc({ amountFen: typeof amount === 'string' ? Number(amount) : 0, type: String(m.get(3)).slice(0, 2) }));
+    }
     const encrypt = this.options.encryptTracks && this.state.tdk !== undefined;
     if (magnetic) m.set(35, this.track2(card, encrypt));
     if (pin !== undefined) {
@@ -568,7 +585,7 @@ export class SoftTerminal {
     const ok = res.approved && r !== undefined && this.macValid(r.raw, r.frame);
     const f54 = r?.frame.message.get(54);
     const balanceFen = ok && typeof f54 === 'string' ? (f54[7] === 'D' ? -1 : 1) * Number(f54.slice(8, 20)) : undefined;
-    return { ...res, approved: ok, amountFen: 0, panMasked: mask(card.pan), passwordFree: false, noSignature: false, ...(balanceFen !== undefined ? { balanceFen } : {}) };
+    return { ...res, approved: ok, amountFen: 0, panMasked: mask(card.pan), passwordFree: false, noSignature: false, ...(balanceFen !== undefined ? { balanceFen } : {}), ...issuerAuthentication(card, res) };
   }
 
   async sale(card: CardPresentation, amountFen: number, pin?: string): Promise<SaleResult> {
@@ -596,7 +613,7 @@ export class SoftTerminal {
     const limit = Number(this.state.qps?.FF8059 ?? '100000');
     const noSignature = passwordFree && (this.state.qps?.FF805A ?? '1') === '1' && amountFen <= limit;
     if (res.approved && kind === 'sale') this.log({ stan: res.stan, type: '22', amountFen, pan: card.pan, res });
-    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree, noSignature };
+    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree, noSignature, ...issuerAuthentication(card, res) };
   }
 
   private log(e: { stan: string; type: string; amountFen: number; pan: string; res: Result }): void {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { verifyLedger, balanceOf, ACCOUNTS } from '../../src/ledger/index.js';
+import { demoChipCard } from '../../src/demo/seed.js';
+import { decodeTlv } from '../../src/iso8583/index.js';
+import { ChipCardSimulator } from '../../src/terminal/index.js';
 import { ENGINES } from '../support/stores.js';
 import { platformFor } from '../support/platform.js';
 
@@ -46,6 +49,42 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
     const wrongDigit = `${head}${String((Number(data[0]) + 1) % 10)}${data.slice(1)}`;
     expect((await swipe(wrongDigit)).rc).toBe('05');
     expect((await swipe(head)).rc).toBe('05');
+  });
+
+  it('the issuer checks the chip\'s ARQC: a genuine chip is approved with an ARPC it accepts, a cloned or altered one gets 05 and moves nothing', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const good = '6224242900000113';
+    const inserted = await t.sale(p.card(good, 'chip'), 1_500, '123456');
+    expect(inserted.rc).toBe('00');
+    expect(inserted.issuerAuthenticated).toBe(true);
+    const tag91 = decodeTlv(inserted.response!.get(55) as Buffer).find((o) => o.tag === '91')!.value;
+    expect(tag91.subarray(8).toString('latin1')).toBe('00'); // ARPC ‖ ARC
+    expect((await t.sale(p.card(good, 'tap'), 1_500, '123456')).issuerAuthenticated).toBe(true);
+
+    const before = await verifyLedger(p.platform.store.db);
+    // a chip personalised with some other issuer key: a clone
+    const clone = ChipCardSimulator.personalised(Buffer.from('00112233445566778899AABBCCDDEEFF', 'hex'), good);
+    const cloned = await t.sale({ entry: 'chip', pan: good, expiry: '2812', chip: clone }, 1_500, '123456');
+    expect(cloned.rc).toBe('05');
+    expect(cloned.response!.get(55)).toBeUndefined();
+    // a genuine cryptogram for ¥15.00 sent with ¥25.00 in field 4
+    const chip = demoChipCard(good);
+    const icc = chip.generateArqc({ amountFen: 1_500, type: '00' });
+    expect((await t.sale({ entry: 'chip', pan: good, expiry: '2812', icc, cardSequence: chip.cardSequence }, 2_500, '123456')).rc).toBe('05');
+    // the same genuine cryptogram, its ARQC altered
+    const altered = Buffer.from(icc);
+    altered[3]! ^= 0x01; // first byte of 9F26's value (tag 9F26, length 08)
+    expect((await t.sale({ entry: 'chip', pan: good, expiry: '2812', icc: altered, cardSequence: chip.cardSequence }, 1_500, '123456')).rc).toBe('05');
+    expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
+
+    // a decline after a good cryptogram still answers it, with the decline code as ARC
+    const empty = p.info.cards.find((c) => c.expect === '51')!;
+    const declined = await t.sale(p.card(empty.pan, 'chip'), 1_500, empty.pin);
+    expect(declined.rc).toBe('51');
+    expect(declined.issuerAuthenticated).toBe(true);
   });
 
   it('an approved sale is one balanced posting: card funds up, merchant pending up', async () => {

@@ -79,7 +79,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
       await setPasswordFree(trx, m.id, { ...passwordFreeOf(m), windowStart: '0000', windowEnd: '0000' });
     });
     p.platform.host.deps.registry.forgetMerchant(merchant());
-    const tap = { ...p.card(CREDIT(), 'tap'), icc: chipData() };
+    const tap = p.card(CREDIT(), 'tap');
     const small = await t.sale(tap, 50_000);
     expect(small.rc).toBe('00');
     expect(small.passwordFree).toBe(true);
@@ -98,7 +98,7 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
     const p = platform();
     if (!p) return;
     const t = p.terminal(2);
-    const tap = { ...p.card(CREDIT(), 'tap'), icc: chipData() };
+    const tap = p.card(CREDIT(), 'tap');
     await t.downloadPasswordFreeParameters();
     const rcs: string[] = [];
     for (let i = 0; i < 10; i++) rcs.push((await t.sale(tap, 100)).rc);
@@ -115,13 +115,3 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
     expect(r.rc).toBe('55');
   });
 });
-
-/** Minimal well-formed chip data with every tag §5.2 C7 requires. */
-export function chipData(): Buffer {
-  const tlv = (tag: string, value: string) => Buffer.concat([Buffer.from(tag, 'hex'), Buffer.from([value.length / 2]), Buffer.from(value, 'hex')]);
-  return Buffer.concat([
-    tlv('9F26', '0102030405060708'), tlv('9F27', '80'), tlv('9F10', '07010103A0A802'), tlv('9F37', '11223344'), tlv('9F36', '0001'),
-    tlv('95', '0000000000'), tlv('9A', '261122'), tlv('9C', '00'), tlv('9F02', '000000000100'), tlv('5F2A', '0156'), tlv('82', '7C00'),
-    tlv('9F1A', '0156'), tlv('9F33', 'E0F1C8'), tlv('9F34', '3F0000'), tlv('9F35', '22'),
-  ]);
-}

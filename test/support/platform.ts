@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoInfo, type DemoInfo } from '../../src/demo/seed.js';
+import { demoChipCard, demoInfo, type DemoInfo } from '../../src/demo/seed.js';
 import type { HostConfig } from '../../src/host/index.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
@@ -16,6 +16,7 @@ export interface TestPlatform {
   readonly db: string;
   /** a software terminal for demo terminal `index`, TMK injected, not yet signed in */
   terminal(index?: number, options?: Partial<TerminalOptions>): SoftTerminal;
+  /** a demo card as presented: swipes carry its stripe, chip and tap reads its (simulated) chip */
   card(pan: string, entry?: CardPresentation['entry']): CardPresentation;
   close(): Promise<void>;
 }
@@ -54,8 +55,9 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
     },
     card(pan, entry = 'swipe') {
       const c = info.cards.find((x) => x.pan === pan);
-      if (!c) return { entry, pan, expiry: '2812' };
-      return { entry, pan: c.pan, expiry: c.expiry, ...(entry === 'swipe' || entry === 'fallback' ? { track2: c.track2 } : {}) };
+      const chip = entry === 'chip' || entry === 'tap' ? { chip: demoChipCard(pan) } : {};
+      if (!c) return { entry, pan, expiry: '2812', ...chip };
+      return { entry, pan: c.pan, expiry: c.expiry, ...(entry === 'swipe' || entry === 'fallback' ? { track2: c.track2 } : {}), ...chip };
     },
     async close() {
       for (const t of terminals) t.close();

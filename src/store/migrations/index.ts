@@ -5,6 +5,7 @@ import { systemKeys } from './0002_system_keys.js';
 import { tombstonesInTransactions } from './0003_tombstones_in_transactions.js';
 import { partialQpsIndex } from './0004_partial_qps_index.js';
 import { cardCvk } from './0005_card_cvk.js';
+import { cardImkAc } from './0006_card_imk_ac.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -14,6 +15,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0003_tombstones_in_transactions': tombstonesInTransactions,
     '0004_partial_qps_index': partialQpsIndex,
     '0005_card_cvk': cardCvk,
+    '0006_card_imk_ac': cardImkAc,
   };
   return { getMigrations: async () => migrations };
 }
