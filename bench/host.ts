@@ -21,7 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 function line(name: string, r: LoadReport, reference?: LoadReport): string {
   const ratio = reference ? `  ${((100 * r.perSecond) / reference.perSecond).toFixed(1).padStart(5)} % of the null host` : '';
   const errors = Object.keys(r.errors).length ? `  errors ${JSON.stringify(r.errors)}` : '';
-  return `${name.padEnd(34)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)} /s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p95 ${r.latencyMs.p95.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms${ratio}${errors}`;
+  return `${name.padEnd(40)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)} /s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p95 ${r.latencyMs.p95.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms${ratio}${errors}`;
 }
 
 async function nullHost(): Promise<LoadReport> {

@@ -4,7 +4,8 @@ import { MemoryStorage, SoftTerminal } from '../terminal/index.js';
 
 /**
  * Drives N software terminals over long-lived connections, each doing PIN sales with MAC back to
- * back, and measures what the host delivers. Bounded: it stops at the deadline by itself.
+ * back (SoftTerminal.repeatedSale: the request packed once, a new STAN and MAC each time, the
+ * answer's MAC checked), and measures what the host delivers. Bounded: it stops at the deadline.
  */
 export interface LoadOptions {
   readonly host: string;
@@ -82,17 +83,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   await Promise.all(
     terminals.map(async (t, i) => {
       const card = { entry: 'swipe' as const, ...loadTestCard(i) };
+      const sale = t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
       while (performance.now() < deadline) {
         const t0 = performance.now();
         let rc: string;
         try {
-          if (options.reflector) {
-            const r = await t.raw(t.saleRequest(card, options.amountFen ?? 1, LOAD_TEST_PIN), true);
-            rc = r ? '00' : 'no_response';
-          } else {
-            const r = await t.sale(card, options.amountFen ?? 1, LOAD_TEST_PIN);
-            rc = r.problem ?? r.rc;
-          }
+          rc = await sale();
         } catch (err) {
           rc = `exception:${(err as Error).message.slice(0, 40)}`;
         }

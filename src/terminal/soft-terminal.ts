@@ -603,6 +603,55 @@ export class SoftTerminal {
     return m;
   }
 
+  /**
+   * Load generation (`posgate bench`): the same PIN sale over and over, at little cost to the
+   * machine the host shares. The request is built and packed once — card fields, PIN block and
+   * enciphered track are the same every time — and each sale writes the next STAN into the packed
+   * frame and MACs it again. The answer is checked as for any sale (MTI, terminal, STAN, MAC); no
+   * reversal is kept and no batch log, so an unanswered or unverifiable sale is only reported
+   * (`no_response`, `mac_failure`) for the load generator to count. Resolves with the response code.
+   * `echoed`: the far end is a reflector (the benchmark's null host), which sends each request back
+   * as its own response: any frame that matches counts as approved, its MAC unchecked.
+   */
+  repeatedSale(card: CardPresentation, amountFen: number, pin?: string, options: { echoed?: boolean } = {}): () => Promise<string> {
+    const m = this.saleRequest(card, amountFen, pin);
+    const template = this.pack(m, true);
+    // Field 11 (n6, 3 BCD bytes): pack with another STAN and see which bytes change before the MAC.
+    const other = this.pack(m.clone().set(11, String(m.get(11)) === '999999' ? '000001' : '999999'), true);
+    let at = 0;
+    while (at < template.length - 8 && template[at] === other[at]) at++;
+    for (let i = at + 3; i < template.length - 8; i++) if (template[i] !== other[i]) throw new Error('field 11 is not where a repeated sale can rewrite it');
+    const tid = this.options.tid;
+    const mab = (frame: Buffer) => cupEcbMacWith(this.macCipher(), frame, 13, frame.length - 8);
+    return async () => {
+      const stan = this.takeStan();
+      const frame = Buffer.from(template);
+      frame.write(stan, at, 'hex');
+      mab(frame).copy(frame, frame.length - 8);
+      let raw: Buffer;
+      try {
+        const connection = await this.connection_();
+        connection.send(frame);
+        raw = await connection.receive(this.options.responseTimeoutMs);
+      } catch {
+        this.close();
+        return 'no_response';
+      }
+      let response: CupFrame;
+      try {
+        response = unpackCupFrame(cup, raw, true);
+      } catch {
+        return 'mac_failure';
+      }
+      const r = response.message;
+      if (r.mti !== '0210' || r.get(11) !== stan || r.get(41) !== tid) return 'no_response';
+      if (options.echoed) return '00';
+      const mac = r.get(64);
+      if (!Buffer.isBuffer(mac) || !mab(raw).equals(mac)) return 'mac_failure';
+      return String(r.get(39));
+    };
+  }
+
   private async purchaseLike(kind: 'sale' | 'preauth', card: CardPresentation, amountFen: number, pin?: string): Promise<SaleResult> {
     if (!Number.isSafeInteger(amountFen) || amountFen <= 0) throw new TerminalError('invalid_input', 'the amount is a positive whole number of fen');
     await this.beforeFinancial();
