@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { readAhead, type ReadHint } from './batch-read.js';
 import { param, prepared, type Prepared } from './prepared.js';
@@ -108,6 +108,44 @@ async function flushRows(trx: Transaction<Database>, scope: Scope): Promise<void
       await trx.insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT) as never).execute();
     }
   }
+}
+
+const IDENTIFIER = /^[a-z_]+$/;
+
+/**
+ * PostgreSQL: every deferred row of the group and every balance change in ONE statement — one
+ * round trip instead of one per table and per account. Each table's rows go in as a JSON array
+ * (json_populate_recordset gives each value its column's type), the balances as (account, amount)
+ * pairs; data-modifying CTEs run in one snapshot, and the foreign keys between the new postings
+ * and their lines are checked at the end of the statement, when both are in. Falls back to
+ * flushRows and flushBalances when a table's rows do not all have the same columns.
+ */
+async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise<void> {
+  const ctes: string[] = [];
+  const parameters: unknown[] = [];
+  for (const table of DEFERRED_ORDER) {
+    const rows = scope.rows.get(table);
+    if (!rows || rows.length === 0) continue;
+    const columns = Object.keys(rows[0]!);
+    const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
+    if (!sameShape || !columns.every((c) => IDENTIFIER.test(c))) {
+      await flushRows(trx, scope);
+      await flushBalances(trx, scope);
+      return;
+    }
+    parameters.push(JSON.stringify(rows));
+    const list = columns.map((c) => `"${c}"`).join(', ');
+    ctes.push(`"${table}_rows" as (insert into "${table}" (${list}) select ${list} from json_populate_recordset(null::"${table}", $${parameters.length}::json))`);
+  }
+  const changes = [...scope.committed].filter(([, amount]) => amount !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (changes.length > 0) {
+    parameters.push(JSON.stringify(changes.map(([id, amount]) => ({ id, amount }))));
+    ctes.push(`"balances" as (update "accounts" set "balance_fen" = "accounts"."balance_fen" + v.amount from json_to_recordset($${parameters.length}::json) as v(id text, amount bigint) where "accounts"."id" = v.id returning 1)`);
+  }
+  if (ctes.length === 0) return;
+  const text = `with ${ctes.join(', ')} select ${changes.length > 0 ? '(select count(*) from "balances")' : '0'}::int as updated`;
+  const result = await trx.executeQuery<{ updated: number }>(CompiledQuery.raw(text, parameters));
+  if (Number(result.rows[0]?.updated ?? 0) !== changes.length) throw new Error(`balances of ${changes.length} accounts to change, ${result.rows[0]?.updated ?? 0} found`);
 }
 
 async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<void> {
@@ -262,7 +300,10 @@ export class GroupCommitter {
       mergeUnit(scope);
     }
     for (const write of scope.beforeCommit) await write();
-    await flushRows(trx, scope);
-    await flushBalances(trx, scope);
+    if (this.roundTrips) await flushAllAtOnce(trx, scope);
+    else {
+      await flushRows(trx, scope);
+      await flushBalances(trx, scope);
+    }
   }
 }

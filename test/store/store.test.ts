@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ACCOUNTS, balanceOf, ensureSystemAccounts, post, verifyLedger } from '../../src/ledger/index.js';
+import { GroupCommitter } from '../../src/store/group-commit.js';
 import { parseDbUrl } from '../../src/store/index.js';
 import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
@@ -49,6 +51,21 @@ describe.each(ENGINES)('store on %s', (engine) => {
     const a = results[0]!.status === 'fulfilled' ? 1 : 3;
     expect(rows).toEqual([{ name: 'a', value: a }, { name: 'b', value: 2 }, { name: 'c', value: 4 }]);
     expect(s.commitStats().commits).toBeLessThan(5);
+  });
+
+  it('a group\'s postings, lines and balances all land (one statement on PostgreSQL), and a posting to no account fails alone', async () => {
+    const s = await open();
+    if (!s) return;
+    await s.transact((trx) => ensureSystemAccounts(trx));
+    const group = new GroupCommitter(s.db, { roundTrips: s.engine === 'postgres' });
+    const sale = (fen: number) => group.run((trx) => post(trx, 'sale', null, [{ account: ACCOUNTS.cardFunds, amountFen: fen }, { account: ACCOUNTS.feeIncome, amountFen: -fen }]));
+    const results = await Promise.allSettled([sale(100), sale(250), group.run((trx) => post(trx, 'sale', null, [{ account: 'no_such_account', amountFen: 5 }, { account: ACCOUNTS.feeIncome, amountFen: -5 }])), sale(1_000)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(await balanceOf(s.db, ACCOUNTS.cardFunds)).toBe(1_350);
+    expect(await balanceOf(s.db, ACCOUNTS.feeIncome)).toBe(-1_350);
+    const lines = await s.db.selectFrom('posting_lines').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(lines.n)).toBe(6);
+    expect((await verifyLedger(s.db)).ok).toBe(true);
   });
 
   it('reads bigint money back as numbers', async () => {
