@@ -1,6 +1,6 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { beforeCommit, param, prepared, type Prepared } from '../store/index.js';
+import { beforeCommit, deferWrite, param, prepared, type DeferredWrite, type Prepared } from '../store/index.js';
 
 type Trx = Transaction<Database>;
 type Card = CardsTable;
@@ -66,7 +66,8 @@ export class CardsInTransaction {
     let loaded = this.#byTrx.get(trx);
     if (!loaded) {
       const fresh: Loaded = { byId: new Map(), byHash: new Map(), changed: new Set() };
-      beforeCommit(trx, () => this.write(trx, fresh));
+      // PostgreSQL: the changed cards go into the group's final statement; SQLite: written here.
+      if (!deferWrite(trx, () => changedCards(fresh))) beforeCommit(trx, () => this.write(trx, fresh));
       this.#byTrx.set(trx, (loaded = fresh));
     }
     return loaded;
@@ -81,13 +82,16 @@ export class CardsInTransaction {
   }
 
   private async write(trx: Trx, loaded: Loaded): Promise<void> {
-    const cards = [...loaded.changed];
-    if (cards.length === 0) return;
-    if (this.engine === 'sqlite' || cards.length === 1) {
-      for (const c of cards) await WRITE_ONE.execute(trx, [c.balance_fen, c.held_fen, c.pin_tries, c.pin_tries_day, c.id]);
-      return;
-    }
-    const values = sql.join(cards.map((c) => sql`(${c.id}, ${c.balance_fen}::bigint, ${c.held_fen}::bigint, ${c.pin_tries}::integer, ${c.pin_tries_day})`));
-    await sql`update cards set balance_fen = v.b, held_fen = v.h, pin_tries = v.t, pin_tries_day = v.d from (values ${values}) as v(id, b, h, t, d) where cards.id = v.id`.execute(trx);
+    for (const c of loaded.changed) await WRITE_ONE.execute(trx, [c.balance_fen, c.held_fen, c.pin_tries, c.pin_tries_day, c.id]);
   }
+}
+
+/** The changed cards as one UPDATE … FROM json_to_recordset, for the group's final statement. */
+function changedCards(loaded: Loaded): DeferredWrite | undefined {
+  if (loaded.changed.size === 0) return undefined;
+  return {
+    name: 'card_changes',
+    statement: (rows) => `update cards set balance_fen = v.b, held_fen = v.h, pin_tries = v.t, pin_tries_day = v.d from json_to_recordset(${rows}) as v(id text, b bigint, h bigint, t integer, d text) where cards.id = v.id`,
+    rows: [...loaded.changed].map((c) => ({ id: c.id, b: c.balance_fen, h: c.held_fen, t: c.pin_tries, d: c.pin_tries_day })),
+  };
 }

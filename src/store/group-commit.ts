@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { readAhead, type ReadHint } from './batch-read.js';
 import { param, prepared, type Prepared } from './prepared.js';
@@ -35,6 +35,20 @@ interface Scope {
   unitRows: Map<DeferredTable, Record<string, unknown>[]>;
   /** writes a domain holds back until the end of the transaction (see beforeCommit) */
   beforeCommit: (() => Promise<void>)[];
+  /** writes a domain hands over for the group's final statement (see deferWrite); PostgreSQL only */
+  finalWrites?: (() => DeferredWrite | undefined)[];
+}
+
+/**
+ * A write a domain keeps until the end of the transaction and hands over as data, so that on
+ * PostgreSQL it joins the group's one final statement (flushAllAtOnce): `statement(rows)` is a
+ * data-modifying statement that reads its rows from the JSON parameter `rows` (e.g. with
+ * json_to_recordset); `rows` are plain values.
+ */
+export interface DeferredWrite {
+  readonly name: string;
+  statement(rows: string): string;
+  readonly rows: readonly unknown[];
 }
 
 /** Single-row inserts, compiled once per table and column list. */
@@ -63,6 +77,18 @@ function scopeOf(trx: Transaction<Database>, what: string): Scope {
  */
 export function beforeCommit(trx: Transaction<Database>, write: () => Promise<void>): void {
   scopeOf(trx, 'beforeCommit').beforeCommit.push(write);
+}
+
+/**
+ * Registers `collect`, called once after every unit has run, whose write (if any) goes into the
+ * group's final statement. Only where every statement is a round trip (PostgreSQL): elsewhere it
+ * returns false and the domain writes its rows itself (beforeCommit).
+ */
+export function deferWrite(trx: Transaction<Database>, collect: () => DeferredWrite | undefined): boolean {
+  const scope = scopeOf(trx, 'deferWrite');
+  if (!scope.finalWrites) return false;
+  scope.finalWrites.push(collect);
+  return true;
 }
 
 export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
@@ -123,12 +149,19 @@ const IDENTIFIER = /^[a-z_]+$/;
 async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise<void> {
   const ctes: string[] = [];
   const parameters: unknown[] = [];
+  const writes = (scope.finalWrites ?? []).map((collect) => collect()).filter((w): w is DeferredWrite => w !== undefined && w.rows.length > 0);
+  for (const write of writes) {
+    if (!IDENTIFIER.test(write.name)) throw new Error(`deferred write name ${write.name}`);
+    parameters.push(JSON.stringify(write.rows));
+    ctes.push(`"${write.name}" as (${write.statement(`$${parameters.length}::json`)})`);
+  }
   for (const table of DEFERRED_ORDER) {
     const rows = scope.rows.get(table);
     if (!rows || rows.length === 0) continue;
     const columns = Object.keys(rows[0]!);
     const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
     if (!sameShape || !columns.every((c) => IDENTIFIER.test(c))) {
+      for (const write of writes) await trx.executeQuery(CompiledQuery.raw(`with "${write.name}" as (${write.statement('$1::json')}) select 1`, [JSON.stringify(write.rows)]));
       await flushRows(trx, scope);
       await flushBalances(trx, scope);
       return;
@@ -198,6 +231,7 @@ export class GroupCommitter {
   private readonly retryable: (error: unknown) => boolean;
   private readonly roundTrips: boolean;
   private readonly durability: DeferredDurability | undefined;
+  private readonly postgres: boolean;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -206,6 +240,8 @@ export class GroupCommitter {
     this.retryable = options.retryable ?? (() => false);
     this.roundTrips = options.roundTrips ?? false;
     this.durability = options.durability;
+    // The group's one final statement is PostgreSQL SQL; with round trips simulated on SQLite (tests), rows go in per table.
+    this.postgres = this.roundTrips && db.getExecutor().adapter instanceof PostgresAdapter;
   }
 
   /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
@@ -292,7 +328,7 @@ export class GroupCommitter {
   }
 
   private async runBatch(trx: Transaction<Database>, batch: readonly Pending[], values: unknown[]): Promise<void> {
-    const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [] };
+    const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [], ...(this.postgres ? { finalWrites: [] } : {}) };
     scopes.set(trx, scope);
     if (this.roundTrips && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
     for (const unit of batch) {
@@ -300,7 +336,7 @@ export class GroupCommitter {
       mergeUnit(scope);
     }
     for (const write of scope.beforeCommit) await write();
-    if (this.roundTrips) await flushAllAtOnce(trx, scope);
+    if (this.postgres) await flushAllAtOnce(trx, scope);
     else {
       await flushRows(trx, scope);
       await flushBalances(trx, scope);
