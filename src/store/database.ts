@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -10,6 +11,9 @@ import { migrationProvider } from './migrations/index.js';
 import { registerSqliteConnection } from './prepared.js';
 import type { Database } from './schema.js';
 import { WalSync } from './wal-sync.js';
+import { WalCheckpointer } from './checkpointer.js';
+
+const require = createRequire(import.meta.url);
 
 export interface Store {
   readonly engine: Engine;
@@ -115,7 +119,8 @@ function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
     // -wal and -shm files the database file's permissions.
     if (target !== ':memory:') chmodSync(target, 0o600);
     // Durable before reply: WAL with a full fsync at every commit (group commits make theirs off the
-    // event loop, see WalSync; every other commit fsyncs inside COMMIT).
+    // event loop, see WalSync; every other commit fsyncs inside COMMIT). Checkpoints mostly run in a
+    // thread of their own (WalCheckpointer).
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = FULL');
   }
@@ -134,11 +139,13 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   let location: string;
   let file: string | undefined;
   let durability: (DeferredDurability & { close(): Promise<void> }) | undefined;
+  let checkpointer: WalCheckpointer | undefined;
   if (engine === 'sqlite') {
     if (target !== ':memory:') mkdirSync(dirname(target), { recursive: true });
     const writer = cachingSqlite(openSqlite(target, false));
     db = sqliteKysely(writer);
     if (target !== ':memory:') {
+      checkpointer = WalCheckpointer.start(target, require.resolve('better-sqlite3'));
       const wal = new WalSync(target);
       durability = {
         syncAtCommit: (sync) => writer.syncAtCommit(sync),
@@ -194,6 +201,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     failure: () => durability?.failed,
     close: async () => {
       await durability?.close();
+      await checkpointer?.stop();
       await read?.destroy();
       await db.destroy();
     },
