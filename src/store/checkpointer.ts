@@ -20,6 +20,7 @@ const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
 const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 let stopped = false;
+let timer;
 const tick = () => {
   if (stopped) return;
   try {
@@ -28,11 +29,12 @@ const tick = () => {
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
   }
-  setTimeout(tick, workerData.intervalMs);
+  timer = setTimeout(tick, workerData.intervalMs);
 };
 parentPort.on('message', (m) => {
   if (m === 'stop') {
     stopped = true;
+    clearTimeout(timer);
     try { checkpoint.all(); } catch {}
     db.close();
     parentPort.close();
@@ -76,6 +78,8 @@ export class WalCheckpointer {
 
   /** A last checkpoint, then the thread ends. */
   async stop(): Promise<void> {
+    // Held unreferenced while it runs (it must not keep a process alive); waited for when stopping.
+    this.worker.ref();
     this.worker.postMessage('stop');
     await this.exited;
   }
