@@ -1,9 +1,11 @@
 import { createInterface } from 'node:readline';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { inWindow, localTime } from '../host/clock.js';
-import { describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult } from '../terminal/index.js';
+import { ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -96,7 +98,7 @@ export function terminalCommand(io: Io, run: Run): Command {
         if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
         const p = new Prompter(io);
         try {
-          await menu(terminal, p, o.operator, mid);
+          await menu(terminal, p, o.operator, mid, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
         } catch (err) {
           if (!(err instanceof EndOfInput)) throw err;
         } finally {
@@ -107,7 +109,39 @@ export function terminalCommand(io: Io, run: Run): Command {
     );
 }
 
-async function readCard(p: Prompter): Promise<CardPresentation> {
+/**
+ * The demo cards' simulated chips, one per card, whose transaction counters (ATC) persist in
+ * `demo-chips.json` beside the terminal's state: the issuer declines a cryptogram whose ATC is not
+ * above the card's last one, as it would a replay, so a card's counter must keep rising from one
+ * session to the next. A counter is saved as reserved before the chip is read (a read that comes to
+ * nothing leaves a gap, which issuers allow).
+ */
+class DemoChips {
+  private readonly chips = new Map<string, ChipCardSimulator>();
+  private readonly saved: Record<string, number>;
+
+  constructor(private readonly file: string) {
+    let saved: Record<string, number> = {};
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (parsed && typeof parsed === 'object') saved = parsed as Record<string, number>;
+    } catch {
+      // no counters yet
+    }
+    this.saved = saved;
+  }
+
+  chip(pan: string): ChipCardSimulator {
+    let chip = this.chips.get(pan);
+    if (!chip) this.chips.set(pan, (chip = demoChipCard(pan, '01', Number.isInteger(this.saved[pan]) ? this.saved[pan]! : 0)));
+    this.saved[pan] = chip.transactionCounter + 1;
+    mkdirSync(dirname(this.file), { recursive: true });
+    writeFileSync(this.file, JSON.stringify(this.saved));
+    return chip;
+  }
+}
+
+async function readCard(p: Prompter, chips: DemoChips): Promise<CardPresentation> {
   p.say(DEMO_CARDS.map((c, i) => `  ${String(i + 1).padStart(2)}. ${c.pan}  ${c.description}`).join('\n'));
   const which = await p.ask('卡号 Card number (or test card 1–10): ');
   const demo = /^\d{1,2}$/.test(which) ? DEMO_CARDS[Number(which) - 1] : DEMO_CARDS.find((c) => c.pan === which);
@@ -119,7 +153,7 @@ async function readCard(p: Prompter): Promise<CardPresentation> {
   const entry = ENTRY_KEYS[key] ?? 'swipe';
   // A chip or tap reads the card's (simulated) chip, personalised from the public demo issuer key: a
   // demo card's ARQC verifies at the issuer simulator; any other card number's does not.
-  return { entry, pan, expiry, ...(demo && (entry === 'swipe' || entry === 'fallback') ? { track2: demo.track2 } : {}), ...(entry === 'chip' || entry === 'tap' ? { chip: demoChipCard(pan) } : {}) };
+  return { entry, pan, expiry, ...(demo && (entry === 'swipe' || entry === 'fallback') ? { track2: demo.track2 } : {}), ...(entry === 'chip' || entry === 'tap' ? { chip: chips.chip(pan) } : {}) };
 }
 
 /** The terminal decides locally whether it may skip the PIN (§9.2), from the parameters it downloaded. */
@@ -168,7 +202,7 @@ async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
   return rc === '00';
 }
 
-async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string): Promise<void> {
+async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string, chips: DemoChips): Promise<void> {
   for (;;) {
     p.say(
       [
@@ -195,7 +229,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
         case '2':
         case '6': {
           const amount = parseYuan(await p.ask('金额 Amount (元 yuan): '));
-          const card = await readCard(p);
+          const card = await readCard(p, chips);
           let pin = passwordFreeLocally(t, card, amount) ? undefined : await p.secret('请持卡人输入密码 Cardholder PIN: ');
           let r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           if (!r.approved && pin === undefined && ['55', '61', '65'].includes(r.rc)) {
@@ -229,13 +263,13 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
             ...(stanText ? { stan: stanText.padStart(6, '0') } : {}),
           };
           const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
-          const card = await readCard(p);
+          const card = await readCard(p, chips);
           const r = await t.refund(card, original, amount);
           show(p, r, 'refund', t, operator, mid, card.entry);
           break;
         }
         case '5': {
-          const card = await readCard(p);
+          const card = await readCard(p, chips);
           const r = await t.balance(card, await p.secret('请持卡人输入密码 Cardholder PIN: '));
           show(p, r, 'balance', t, operator, mid, card.entry);
           break;
@@ -273,7 +307,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string)
           const authCode = await p.ask('预授权码 Pre-authorisation code: ');
           const date = await p.ask('预授权日期 Pre-authorisation date MMDD: ');
           const amount = parseYuan(await p.ask(choice === 'B' ? '完成金额 Completion amount (元): ' : '预授权金额 Pre-authorised amount (元): '));
-          const card = await readCard(p);
+          const card = await readCard(p, chips);
           const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
           show(p, r, choice === 'B' ? 'completion' : 'void', t, operator, mid, card.entry);
           break;

@@ -56,9 +56,9 @@ export const DEMO_CVK = '0123456789ABCDEFFEDCBA9876543210';
 export const DEMO_IMK_AC_NAME = 'demo_imk_ac';
 export const DEMO_IMK_AC = '89ABCDEF01234567FEDCBA9876543210';
 
-/** A demo card's chip, as the software terminal reads it (simulated; personalised from the public demo IMK). */
-export function demoChipCard(pan: string, psn = '01'): ChipCardSimulator {
-  return ChipCardSimulator.personalised(Buffer.from(DEMO_IMK_AC, 'hex'), pan, psn);
+/** A demo card's chip, as the software terminal reads it (simulated; personalised from the public demo IMK); `atc`: its counter so far. */
+export function demoChipCard(pan: string, psn = '01', atc = 0): ChipCardSimulator {
+  return ChipCardSimulator.personalised(Buffer.from(DEMO_IMK_AC, 'hex'), pan, psn, atc);
 }
 
 /** The CVV on a demo card's stripe, computed with the demo CVK in clear (it is public). */

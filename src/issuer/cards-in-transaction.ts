@@ -10,7 +10,7 @@ const BY_HASH_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where
 const BY_ID = prepared((db) => db.selectFrom('cards').selectAll().where('id', '=', param(0)));
 const BY_ID_LOCKED = prepared((db) => db.selectFrom('cards').selectAll().where('id', '=', param(0)).forUpdate());
 const WRITE_ONE = prepared((db) =>
-  db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1), pin_tries: param(2), pin_tries_day: param(3) }).where('id', '=', param(4)),
+  db.updateTable('cards').set({ balance_fen: param(0), held_fen: param(1), pin_tries: param(2), pin_tries_day: param(3), last_atc: param(4) }).where('id', '=', param(5)),
 );
 
 interface Loaded {
@@ -82,7 +82,7 @@ export class CardsInTransaction {
   }
 
   private async write(trx: Trx, loaded: Loaded): Promise<void> {
-    for (const c of loaded.changed) await WRITE_ONE.execute(trx, [c.balance_fen, c.held_fen, c.pin_tries, c.pin_tries_day, c.id]);
+    for (const c of loaded.changed) await WRITE_ONE.execute(trx, [c.balance_fen, c.held_fen, c.pin_tries, c.pin_tries_day, c.last_atc, c.id]);
   }
 }
 
@@ -91,7 +91,7 @@ function changedCards(loaded: Loaded): DeferredWrite | undefined {
   if (loaded.changed.size === 0) return undefined;
   return {
     name: 'card_changes',
-    statement: (rows) => `update cards set balance_fen = v.b, held_fen = v.h, pin_tries = v.t, pin_tries_day = v.d from json_to_recordset(${rows}) as v(id text, b bigint, h bigint, t integer, d text) where cards.id = v.id`,
-    rows: [...loaded.changed].map((c) => ({ id: c.id, b: c.balance_fen, h: c.held_fen, t: c.pin_tries, d: c.pin_tries_day })),
+    statement: (rows) => `update cards set balance_fen = v.b, held_fen = v.h, pin_tries = v.t, pin_tries_day = v.d, last_atc = v.a from json_to_recordset(${rows}) as v(id text, b bigint, h bigint, t integer, d text, a integer) where cards.id = v.id`,
+    rows: [...loaded.changed].map((c) => ({ id: c.id, b: c.balance_fen, h: c.held_fen, t: c.pin_tries, d: c.pin_tries_day, a: c.last_atc })),
   };
 }

@@ -147,6 +147,7 @@ export class IssuerSimulator {
         issuer_id: card.issuerId ?? '01020000',
         cvk: card.cvk ?? null,
         imk_ac: card.imkAc ?? null,
+        last_atc: null,
         created_at: now,
       })
       .execute();
@@ -185,10 +186,11 @@ export class IssuerSimulator {
 
   /**
    * The chip's application cryptogram (EMV, crypto/emv.ts): the card must ask to go online (9F27
-   * = ARQC), for the amount of this request (9F02), with an ARQC that verifies under the key the
-   * card derives from its issuer master key → the verified cryptogram, for the ARPC; otherwise
-   * `failed` (a cloned or tampered chip, or data changed on the way: the host answers 05). A card
-   * without a chip application on file has no cryptogram to check (`no_chip`).
+   * = ARQC), for the amount of this request (9F02), with an ATC above every one seen before from
+   * this card, and an ARQC that verifies under the key the card derives from its issuer master key
+   * → the verified cryptogram, for the ARPC (and the ATC is recorded); otherwise `failed` (a cloned
+   * or tampered chip, a replayed cryptogram, or data changed on the way: the host answers 05). A
+   * card without a chip application on file has no cryptogram to check (`no_chip`).
    */
   async verifyChip(trx: Trx, card: Card, chip: ChipRequest): Promise<VerifiedChip | 'no_chip' | 'failed'> {
     if (card.imk_ac === null) return 'no_chip';
@@ -199,9 +201,14 @@ export class IssuerSimulator {
     const atc = chip.tags.get('9F36');
     const data = arqcData((tag) => chip.tags.get(tag));
     if (!imk || !cid || cid.length !== 1 || (cid[0]! & 0xc0) !== CID_ARQC || !amount || !arqc || !atc || !data) return 'failed';
-    if (amount.toString('hex') !== String(chip.amountFen).padStart(12, '0')) return 'failed';
+    if (amount.toString('hex') !== String(chip.amountFen).padStart(12, '0') || atc.length !== 2) return 'failed';
+    const counter = atc.readUInt16BE(0);
+    if (card.last_atc !== null && counter <= card.last_atc) return 'failed';
     const cryptogram: ChipCryptogram = { pan: chip.pan, psn: chip.psn, atc, data, arqc };
-    return (await this.hsm.verifyArqc(imk, cryptogram)) ? { imk, cryptogram } : 'failed';
+    if (!(await this.hsm.verifyArqc(imk, cryptogram))) return 'failed';
+    card.last_atc = counter;
+    this.cards.changed(trx, card);
+    return { imk, cryptogram };
   }
 
   /** Issuer authentication data (tag 91) answering a verified ARQC: ARPC ‖ ARC, the ARC being the response code in ASCII. */

@@ -96,6 +96,8 @@ export interface CardsTable {
   cvk: string | null;
   /** the system key (usage imk-ac) the chip's cryptogram key derives from; null: no chip application */
   imk_ac: string | null;
+  /** the highest ATC seen from the card's chip; a cryptogram with one not above it is a replay */
+  last_atc: number | null;
   created_at: number;
 }
 

@@ -38,6 +38,11 @@ export class ChipCardSimulator {
     return new ChipCardSimulator(pan, deriveIccMasterKey(issuerMasterKey, pan, psn), psn, atc);
   }
 
+  /** The application transaction counter of the last GENERATE AC (0 before the first). */
+  get transactionCounter(): number {
+    return this.atc;
+  }
+
   /** Field 23 of the request: the PAN sequence number in 3 digits. */
   get cardSequence(): string {
     return `0${this.psn}`;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,19 @@ describe('posgate terminal (the CLI POS)', () => {
     expect(out).toContain('交易失败 DECLINED  51 余额不足 insufficient funds');
     expect(out).toContain('结算完成 settled batch 000001: 对账平 balanced');
     expect(out).not.toContain('123456\n'); // PINs are read, never echoed back
+  });
+
+  it('reads a demo card\'s chip: approved with the issuer\'s answer checked, in one session and the next', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'posgate-term-'));
+    const state = join(dir, 't.json');
+    const first = await terminal(p.platform.iso.port, state, ['1', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
+    expect(first.out).toContain('交易成功 APPROVED');
+    expect(first.out).toContain('插卡 chip');
+    expect(first.out).not.toContain('Issuer authentication failed');
+    // the chip's counter carried over: the issuer does not take the next cryptogram for a replay
+    const second = await terminal(p.platform.iso.port, state, ['2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
+    expect(second.out).toContain('交易成功 APPROVED');
+    expect(JSON.parse(readFileSync(join(dir, 'demo-chips.json'), 'utf8'))).toEqual({ '6224242900000113': 2 });
   });
 
   it('remembers its keys and batch in its state file across runs', async () => {

@@ -75,15 +75,25 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
     const cloned = await t.sale({ entry: 'chip', pan: good, expiry: '2812', chip: clone }, 1_500, '123456');
     expect(cloned.rc).toBe('05');
     expect(cloned.response!.get(55)).toBeUndefined();
-    // a genuine cryptogram for ¥15.00 sent with ¥25.00 in field 4
-    const chip = demoChipCard(good);
+    // a genuine cryptogram (the card's counter well ahead) for ¥15.00 sent with ¥25.00 in field 4
+    const chip = demoChipCard(good, '01', 1_000);
     const icc = chip.generateArqc({ amountFen: 1_500, type: '00' });
-    expect((await t.sale({ entry: 'chip', pan: good, expiry: '2812', icc, cardSequence: chip.cardSequence }, 2_500, '123456')).rc).toBe('05');
+    const sent = (data: Buffer, fen: number) => t.sale({ entry: 'chip', pan: good, expiry: '2812', icc: data, cardSequence: chip.cardSequence }, fen, '123456');
+    expect((await sent(icc, 2_500)).rc).toBe('05');
     // the same genuine cryptogram, its ARQC altered
     const altered = Buffer.from(icc);
     altered[3]! ^= 0x01; // first byte of 9F26's value (tag 9F26, length 08)
-    expect((await t.sale({ entry: 'chip', pan: good, expiry: '2812', icc: altered, cardSequence: chip.cardSequence }, 1_500, '123456')).rc).toBe('05');
+    expect((await sent(altered, 1_500)).rc).toBe('05');
     expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
+
+    // replays: a genuine cryptogram is approved once; sent again (a new STAN), or one the card made
+    // before its last, it is declined — the issuer wants the card's counter (ATC) to rise
+    const older = chip.generateArqc({ amountFen: 1_500, type: '00' });
+    const genuine = chip.generateArqc({ amountFen: 1_500, type: '00' });
+    expect((await sent(genuine, 1_500)).rc).toBe('00');
+    expect((await sent(genuine, 1_500)).rc).toBe('05');
+    expect((await sent(older, 1_500)).rc).toBe('05');
+    expect((await sent(chip.generateArqc({ amountFen: 1_500, type: '00' }), 1_500)).rc).toBe('00');
 
     // a decline after a good cryptogram still answers it, with the decline code as ARC
     const empty = p.info.cards.find((c) => c.expect === '51')!;

@@ -6,7 +6,7 @@ import { demoChipCard, demoInfo, type DemoInfo } from '../../src/demo/seed.js';
 import type { HostConfig } from '../../src/host/index.js';
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
-import { MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
+import { ChipCardSimulator, MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { freshPostgresSchema, postgresReachable } from './stores.js';
 
@@ -38,6 +38,13 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
   const info = await demoInfo(platform.store);
   const terminals: SoftTerminal[] = [];
   const byIndex = new Map<number, SoftTerminal>();
+  // One chip per card, so that its transaction counter (ATC) keeps rising as a real card's does.
+  const chips = new Map<string, ChipCardSimulator>();
+  const chipOf = (pan: string) => {
+    let chip = chips.get(pan);
+    if (!chip) chips.set(pan, (chip = demoChipCard(pan)));
+    return chip;
+  };
   return {
     platform,
     info,
@@ -55,7 +62,7 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
     },
     card(pan, entry = 'swipe') {
       const c = info.cards.find((x) => x.pan === pan);
-      const chip = entry === 'chip' || entry === 'tap' ? { chip: demoChipCard(pan) } : {};
+      const chip = entry === 'chip' || entry === 'tap' ? { chip: chipOf(pan) } : {};
       if (!c) return { entry, pan, expiry: '2812', ...chip };
       return { entry, pan: c.pan, expiry: c.expiry, ...(entry === 'swipe' || entry === 'fallback' ? { track2: c.track2 } : {}), ...chip };
     },

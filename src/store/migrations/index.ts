@@ -6,6 +6,7 @@ import { tombstonesInTransactions } from './0003_tombstones_in_transactions.js';
 import { partialQpsIndex } from './0004_partial_qps_index.js';
 import { cardCvk } from './0005_card_cvk.js';
 import { cardImkAc } from './0006_card_imk_ac.js';
+import { cardLastAtc } from './0007_card_last_atc.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -16,6 +17,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0004_partial_qps_index': partialQpsIndex,
     '0005_card_cvk': cardCvk,
     '0006_card_imk_ac': cardImkAc,
+    '0007_card_last_atc': cardLastAtc,
   };
   return { getMigrations: async () => migrations };
 }
