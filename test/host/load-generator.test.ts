@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MID, demoTid, demoTmk, LOAD_TEST_PIN, loadTestCard } from '../../src/demo/seed.js';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
@@ -5,6 +7,8 @@ import { runLoad } from '../../src/loadgen/index.js';
 import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
 import { posgate } from '../cli/run-cli.js';
 import { platformFor } from '../support/platform.js';
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
 describe('the load generator', () => {
   const platform = platformFor('sqlite', { terminals: 4 });
@@ -66,5 +70,19 @@ describe('the load generator', () => {
     const json = await posgate(['bench', '--terminals', '2', '--duration', '1', '--json', '--target', `127.0.0.1:${p.platform.iso.port}`]);
     expect(json.json()).toMatchObject({ terminals: 2, errors: {} });
     expect(await posgate(['bench', '--terminals', '0'])).toMatchObject({ code: 2 });
+  });
+
+  it('posgate bench shows a progress bar on the terminal while it runs', async () => {
+    const p = platform();
+    if (!p) return;
+    // the built binary in a child process (the host it drives runs in this one)
+    const child = spawn(process.execPath, [BIN, 'bench', '--terminals', '2', '--duration', '2', '--target', `127.0.0.1:${p.platform.iso.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = { stdout: '', stderr: '', code: -1 };
+    child.stdout.on('data', (c: Buffer) => (r.stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (r.stderr += c.toString('utf8')));
+    r.code = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[#+\.*\] +\d\/2 s +[\d,]+ sales\/s +errors 0/);
+    expect(r.stdout).toMatch(/throughput/);
   });
 });
