@@ -185,7 +185,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   // the hot ledger rows until each other's COMMIT: measured with 64 terminals, 1 at a time gave
   // 2,900 sales/s, 2 gave 2,600, 4 gave 2,200, 8 gave 1,300. Deadlocks and serialization failures
   // (with transactions outside the group committer) are retried.
-  // On SQLite a group's fsync runs off the event loop (WalSync) while the next group runs.
+  // On SQLite a group's fsync runs off the event loop (WalSync).
   const committer =
     engine === 'postgres'
       ? new GroupCommitter(db, { retryable: (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? ''), roundTrips: true })

@@ -217,8 +217,10 @@ export interface GroupCommitOptions {
  * Group commit without timers: a unit of work submitted while no transaction is running starts one
  * as soon as the event loop has taken in what already arrived; units submitted meanwhile go into
  * the next transaction together. Every promise settles only after its unit is durable: after the
- * COMMIT, or with deferred durability after the fsync that followed it — while that fsync runs, the
- * next group already runs. Units run without savepoints; if one throws, the transaction is rolled
+ * COMMIT, or with deferred durability after the fsync that followed it; the next group starts once
+ * that fsync is done, the event loop taking in requests meanwhile (starting it during the fsync was
+ * measured: it split the load into groups half as large, which cost more than it saved). Units
+ * run without savepoints; if one throws, the transaction is rolled
  * back and each of its units is run again in a transaction of its own, so that a failing unit
  * fails alone. One transaction runs at a time (see openStore for the measurements behind that on
  * PostgreSQL).

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
  *
  * Flushes coalesce: while one fsync runs, later commits wait for the next one, which covers all of
  * them (an fsync makes durable everything written to the file before it began). Meanwhile the
- * event loop runs the next group. A failed fsync leaves what the kernel holds in doubt, so the
+ * event loop takes in requests. A failed fsync leaves what the kernel holds in doubt, so the
  * store fails every waiting unit and every later one (see `failed`): it must be restarted, and
  * SQLite's recovery then decides from what is on disk.
  */
