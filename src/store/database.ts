@@ -11,7 +11,7 @@ import { migrationProvider } from './migrations/index.js';
 import { registerSqliteConnection } from './prepared.js';
 import type { Database } from './schema.js';
 import { WalSync } from './wal-sync.js';
-import { WalCheckpointer } from './checkpointer.js';
+import { WalCheckpointer, type CheckpointStats } from './checkpointer.js';
 
 const require = createRequire(import.meta.url);
 
@@ -32,6 +32,8 @@ export interface Store {
   commitStats(): { commits: number; units: number };
   /** set when the store can no longer promise durability (a failed fsync): restart the process */
   failure(): Error | undefined;
+  /** SQLite files: the background WAL checkpoints (WalCheckpointer) */
+  checkpointStats(): CheckpointStats | undefined;
   close(): Promise<void>;
 }
 
@@ -199,6 +201,7 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     transact: (work, hints) => committer.run(work, hints),
     commitStats: () => committer.stats(),
     failure: () => durability?.failed,
+    checkpointStats: () => checkpointer?.checkpointStats(),
     close: async () => {
       await durability?.close();
       await checkpointer?.stop();

@@ -7,3 +7,4 @@ export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';
 export { WalSyncError } from './wal-sync.js';
+export type { CheckpointStats } from './checkpointer.js';

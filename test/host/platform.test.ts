@@ -47,6 +47,7 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
       expect(metrics).toMatch(/posgate_iso_requests_total\{kind="sale",rc="00"\} 1/);
       expect(metrics).toContain('posgate_iso_request_seconds_bucket');
       expect(metrics).toMatch(/posgate_store_commits_total \d+/);
+      expect(metrics).toMatch(/posgate_store_wal_checkpoints_total \d+/);
       expect(metrics).not.toContain('6224242900000113');
     } finally {
       await p.close();
