@@ -183,10 +183,13 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
   }
   if (engine === 'sqlite' && target !== ':memory:') read = sqliteKysely(cachingSqlite(openSqlite(target, true)));
   // One group transaction at a time on both engines. On PostgreSQL a group's statements are per
-  // group, not per unit (reads ahead, multi-row writes), and concurrent groups would only queue on
+  // group, not per unit (reads ahead, one final write), and concurrent groups would only queue on
   // the hot ledger rows until each other's COMMIT: measured with 64 terminals, 1 at a time gave
-  // 2,900 sales/s, 2 gave 2,600, 4 gave 2,200, 8 gave 1,300. Deadlocks and serialization failures
-  // (with transactions outside the group committer) are retried.
+  // 2,900 sales/s, 2 gave 2,600, 4 gave 2,200, 8 gave 1,300 (per-table writes); with the one final
+  // write, 3 at a time reached 3,400–3,650 against 3,000–3,200 but deadlocked on the account rows
+  // (whose physical order changes with every update), and with the accounts locked in id order
+  // first, 3–4 at a time fell to 2,900 against 3,300. Deadlocks and serialization failures (with
+  // transactions outside the group committer) are retried.
   // On SQLite a group's fsync runs off the event loop (WalSync).
   const committer =
     engine === 'postgres'
