@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { luhnValid } from '../crypto/index.js';
 import type { PinInput } from '../hsm/index.js';
-import { decodeTlv, encodeTlv } from '../iso8583/index.js';
+import { encodeTlv } from '../iso8583/index.js';
 import type { Card, VerifiedChip } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
@@ -128,9 +128,8 @@ async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined, chip: { v
   const statusCode = deps.issuer.cardStatusCode(cardRecord, card.expiry, ctx.local.yymm);
   if (statusCode !== null) return decline(statusCode, { card: cardRecord });
   // The card's own proof: the chip's cryptogram when it was read (§5.2 C7), else the stripe's CVV.
-  const icc = CHIP_MODES.has(req.entryMode ?? '') ? req.bytes(55) : undefined;
-  if (icc) {
-    const tags = new Map(decodeTlv(icc).map((t) => [t.tag, t.value] as const));
+  const tags = CHIP_MODES.has(req.entryMode ?? '') ? req.iccObjects() : undefined;
+  if (tags) {
     const psn = req.text(23)?.slice(-2) ?? '00';
     const verified = await deps.issuer.verifyChip(trx, cardRecord, { pan: card.pan, psn, tags, amountFen: req.amountFen });
     if (verified === 'failed') return decline(RC.doNotHonour, { card: cardRecord });

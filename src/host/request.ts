@@ -1,7 +1,9 @@
-import { MTI_OFFSET_FRAMED, type CupFrame, type FieldValue, type IsoMessage } from '../iso8583/index.js';
+import { decodeTlv, MTI_OFFSET_FRAMED, type CupFrame, type FieldValue, type IsoMessage } from '../iso8583/index.js';
 
 /** A decoded request with typed access to the fields the pipeline reads. */
 export class Request {
+  private icc: ReadonlyMap<string, Buffer> | undefined;
+
   constructor(
     readonly frame: CupFrame,
     /** the frame as received, from LEN on */
@@ -85,6 +87,19 @@ export class Request {
   /** MAC input: MTI through the field before 64, exactly as received (§6.3) */
   mab(): Buffer {
     return this.raw.subarray(MTI_OFFSET_FRAMED, this.raw.length - 8);
+  }
+  /**
+   * Field 55's data objects by tag (decoded once, however many steps look at them); undefined
+   * without field 55. Throws Iso8583Error when it is not BER-TLV (step 7 answers 30 then).
+   */
+  iccObjects(): ReadonlyMap<string, Buffer> | undefined {
+    if (this.icc) return this.icc;
+    const data = this.bytes(55);
+    if (data === undefined) return undefined;
+    const objects = new Map<string, Buffer>();
+    for (const t of decodeTlv(data)) if (!objects.has(t.tag)) objects.set(t.tag, t.value); // the first of a repeated tag
+    this.icc = objects;
+    return objects;
   }
   get receivedMac(): Buffer | undefined {
     return this.bytes(64);

@@ -1,4 +1,4 @@
-import { decodeTlv, Iso8583Error } from '../iso8583/index.js';
+import { Iso8583Error } from '../iso8583/index.js';
 import type { MessageKind } from './catalogue.js';
 import type { Request } from './request.js';
 
@@ -88,10 +88,9 @@ export function formatError(req: Request, kind: MessageKind): boolean {
   const security = req.text(53);
   if (req.pinPresent && security === undefined) return true;
   if (security !== undefined && (security[0] === '2') !== req.pinPresent) return true;
-  const icc = req.bytes(55);
-  if (icc !== undefined) {
+  if (req.has(55)) {
     try {
-      const tags = new Set(decodeTlv(icc).map((t) => t.tag));
+      const tags = req.iccObjects()!;
       if ((kind === 'sale' || kind === 'preauth' || kind === 'balance') && CHIP_MODES.has(req.entryMode ?? '') && CHIP_TAGS.some((t) => !tags.has(t))) return true;
     } catch (err) {
       if (err instanceof Iso8583Error) return true;
@@ -103,10 +102,8 @@ export function formatError(req: Request, kind: MessageKind): boolean {
 
 /** The consumer device verified the cardholder (CDCVM): 9F6C byte 2 bit 8 set, byte 1 bit 8 clear. */
 export function cdcvmPerformed(req: Request): boolean {
-  const icc = req.bytes(55);
-  if (!icc) return false;
   try {
-    const ctq = decodeTlv(icc).find((t) => t.tag === '9F6C')?.value;
+    const ctq = req.iccObjects()?.get('9F6C');
     return ctq !== undefined && ctq.length >= 2 && (ctq[1]! & 0x80) !== 0 && (ctq[0]! & 0x80) === 0;
   } catch {
     return false;
