@@ -72,8 +72,6 @@ function parseInt8(value: string): number {
 /** Statements prepared once per SQL text and reused (Kysely's SQLite driver would prepare every time). */
 const STATEMENTS_CACHED_MAX = 512;
 
-type ReadonlyCachingSqlite = Omit<CachingSqlite, 'syncAtCommit'>;
-
 interface CachingSqlite {
   close(): void;
   prepare(text: string): BetterSqlite3.Statement;
@@ -108,7 +106,7 @@ function cachingSqlite(sqlite: BetterSqlite3.Database): CachingSqlite {
   };
 }
 
-function sqliteKysely(connection: CachingSqlite | ReadonlyCachingSqlite): Kysely<Database> {
+function sqliteKysely(connection: CachingSqlite): Kysely<Database> {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: connection as unknown as ConstructorParameters<typeof SqliteDialect>[0]['database'] }) });
   registerSqliteConnection(db, connection);
   return db;

@@ -622,12 +622,11 @@ export class SoftTerminal {
     while (at < template.length - 8 && template[at] === other[at]) at++;
     for (let i = at + 3; i < template.length - 8; i++) if (template[i] !== other[i]) throw new Error('field 11 is not where a repeated sale can rewrite it');
     const tid = this.options.tid;
-    const mab = (frame: Buffer) => cupEcbMacWith(this.macCipher(), frame, 13, frame.length - 8);
     return async () => {
       const stan = this.takeStan();
       const frame = Buffer.from(template);
       frame.write(stan, at, 'hex');
-      mab(frame).copy(frame, frame.length - 8);
+      cupEcbMacWith(this.macCipher(), frame, 13, frame.length - 8).copy(frame, frame.length - 8);
       let raw: Buffer;
       try {
         const connection = await this.connection_();
@@ -646,9 +645,7 @@ export class SoftTerminal {
       const r = response.message;
       if (r.mti !== '0210' || r.get(11) !== stan || r.get(41) !== tid) return 'no_response';
       if (options.echoed) return '00';
-      const mac = r.get(64);
-      if (!Buffer.isBuffer(mac) || !mab(raw).equals(mac)) return 'mac_failure';
-      return String(r.get(39));
+      return this.macValid(raw, response) ? String(r.get(39)) : 'mac_failure';
     };
   }
 
