@@ -1,27 +1,18 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEMO_MID, demoTid, demoTmk, LOAD_TEST_PIN, loadTestCard } from '../../src/demo/seed.js';
+import { LOAD_TEST_PIN, loadTestCard } from '../../src/demo/seed.js';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { runLoad } from '../../src/loadgen/index.js';
-import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
-import { posgate } from '../cli/run-cli.js';
+import { posgate, posgateBinaryAsync } from '../cli/run-cli.js';
 import { platformFor } from '../support/platform.js';
-
-const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
 describe('the load generator', () => {
   const platform = platformFor('sqlite', { terminals: 4 });
-  const terminal = (i: number, port: number) => {
-    const t = new SoftTerminal({ tid: demoTid(i), mid: DEMO_MID, endpoint: { host: '127.0.0.1', port }, storage: new MemoryStorage(), keepBatchLog: false, responseTimeoutMs: 5_000, echoIdleMs: 0 });
-    t.injectTmk(demoTmk(demoTid(i)));
-    return t;
-  };
+  const terminal = (i: number) => platform()!.terminal(i, { keepBatchLog: false, echoIdleMs: 0 });
 
   it('a repeated sale is a real PIN sale each time: new STAN, new MAC, approved, one posting each', async () => {
     const p = platform();
     if (!p) return;
-    const t = terminal(0, p.platform.iso.port);
+    const t = terminal(0);
     await t.signIn();
     const pending = () => balanceOf(p.platform.store.db, ACCOUNTS.merchantPending(p.platform.seeded!.merchantId));
     const before = await pending();
@@ -39,7 +30,7 @@ describe('the load generator', () => {
   it('a repeated sale MACed with the wrong key is not approved', async () => {
     const p = platform();
     if (!p) return;
-    const t = terminal(1, p.platform.iso.port);
+    const t = terminal(1);
     await t.signIn();
     t.injectWorkingKeys({ pik: '0123456789ABCDEFFEDCBA9876543210', mak: '0123456789ABCDEF' });
     const sale = t.repeatedSale({ entry: 'swipe', ...loadTestCard(1) }, 250, LOAD_TEST_PIN);
@@ -76,11 +67,7 @@ describe('the load generator', () => {
     const p = platform();
     if (!p) return;
     // the built binary in a child process (the host it drives runs in this one)
-    const child = spawn(process.execPath, [BIN, 'bench', '--terminals', '2', '--duration', '2', '--target', `127.0.0.1:${p.platform.iso.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const r = { stdout: '', stderr: '', code: -1 };
-    child.stdout.on('data', (c: Buffer) => (r.stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (r.stderr += c.toString('utf8')));
-    r.code = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+    const r = await posgateBinaryAsync(['bench', '--terminals', '2', '--duration', '2', '--target', `127.0.0.1:${p.platform.iso.port}`]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/\[#+\.*\] +\d\/2 s +[\d,]+ sales\/s +errors 0/);
     expect(r.stdout).toMatch(/throughput/);
