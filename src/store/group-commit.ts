@@ -143,8 +143,7 @@ const IDENTIFIER = /^[a-z_]+$/;
  * round trip instead of one per table and per account. Each table's rows go in as a JSON array
  * (json_populate_recordset gives each value its column's type), the balances as (account, amount)
  * pairs; data-modifying CTEs run in one snapshot, and the foreign keys between the new postings
- * and their lines are checked at the end of the statement, when both are in. Falls back to
- * flushRows and flushBalances when a table's rows do not all have the same columns.
+ * and their lines are checked at the end of the statement, when both are in.
  */
 async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise<void> {
   const ctes: string[] = [];
@@ -160,12 +159,10 @@ async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise
     if (!rows || rows.length === 0) continue;
     const columns = Object.keys(rows[0]!);
     const sameShape = rows.every((r) => Object.keys(r).length === columns.length && columns.every((c) => c in r));
-    if (!sameShape || !columns.every((c) => IDENTIFIER.test(c))) {
-      for (const write of writes) await trx.executeQuery(CompiledQuery.raw(`with "${write.name}" as (${write.statement('$1::json')}) select 1`, [JSON.stringify(write.rows)]));
-      await flushRows(trx, scope);
-      await flushBalances(trx, scope);
-      return;
-    }
+    // One INSERT per table names its columns once: rows of another shape fail the group, and the
+    // committer then runs each unit alone (the writers of these tables all write full rows).
+    if (!sameShape) throw new Error(`deferred ${table} rows of different columns in one group`);
+    if (!columns.every((c) => IDENTIFIER.test(c))) throw new Error(`deferred ${table} row with a column name that is not an identifier`);
     parameters.push(JSON.stringify(rows));
     const list = columns.map((c) => `"${c}"`).join(', ');
     ctes.push(`"${table}_rows" as (insert into "${table}" (${list}) select ${list} from json_populate_recordset(null::"${table}", $${parameters.length}::json))`);

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ACCOUNTS, balanceOf, ensureSystemAccounts, post, verifyLedger } from '../../src/ledger/index.js';
-import { GroupCommitter } from '../../src/store/group-commit.js';
+import { deferInsert, GroupCommitter } from '../../src/store/group-commit.js';
 import { parseDbUrl } from '../../src/store/index.js';
 import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
@@ -66,6 +66,21 @@ describe.each(ENGINES)('store on %s', (engine) => {
     const lines = await s.db.selectFrom('posting_lines').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(lines.n)).toBe(6);
     expect((await verifyLedger(s.db)).ok).toBe(true);
+  });
+
+  it('deferred rows of different columns in one group still all land: the group fails and each unit runs alone', async () => {
+    const s = await open();
+    if (!s) return;
+    const group = new GroupCommitter(s.db, { roundTrips: s.engine === 'postgres' });
+    const now = Date.now();
+    const results = await Promise.all([
+      group.run((trx) => deferInsert(trx, 'postings', { id: 'pst_full', transaction_id: null, kind: 'settlement', created_at: now })),
+      group.run((trx) => deferInsert(trx, 'postings', { id: 'pst_short', kind: 'settlement', created_at: now })),
+    ]);
+    expect(results).toHaveLength(2);
+    const ids = await s.db.selectFrom('postings').select('id').orderBy('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['pst_full', 'pst_short']);
+    if (s.engine === 'postgres') expect(group.stats().commits).toBe(2); // one per unit after the failed group
   });
 
   it('reads bigint money back as numbers', async () => {
