@@ -29,7 +29,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     const extra =
       `# HELP posgate_store_commits_total group commits\n# TYPE posgate_store_commits_total counter\nposgate_store_commits_total ${stats.commits}\n# HELP posgate_store_units_total units of work committed\n# TYPE posgate_store_units_total counter\nposgate_store_units_total ${stats.units}\n` +
       (checkpoints
-        ? `# HELP posgate_store_wal_checkpoints_total background WAL checkpoints (SQLite)\n# TYPE posgate_store_wal_checkpoints_total counter\nposgate_store_wal_checkpoints_total ${checkpoints.checkpoints}\n# HELP posgate_store_wal_frames WAL frames at the last background checkpoint\n# TYPE posgate_store_wal_frames gauge\nposgate_store_wal_frames ${checkpoints.walFrames}\n`
+        ? `# HELP posgate_store_wal_checkpoints_total background WAL checkpoints that found the WAL changed (SQLite)\n# TYPE posgate_store_wal_checkpoints_total counter\nposgate_store_wal_checkpoints_total ${checkpoints.checkpoints}\n# HELP posgate_store_wal_frames WAL frames at the last background checkpoint\n# TYPE posgate_store_wal_frames gauge\nposgate_store_wal_frames ${checkpoints.walFrames}\n`
         : '');
     return reply.type(options.metrics.registry.contentType).send(body + extra);
   });

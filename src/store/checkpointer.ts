@@ -21,11 +21,14 @@ db.pragma('busy_timeout = 1000');
 const checkpoint = db.prepare('pragma wal_checkpoint(PASSIVE)');
 let stopped = false;
 let timer;
+let last = { log: -1, checkpointed: -1 };
 const tick = () => {
   if (stopped) return;
   try {
     const [row] = checkpoint.all();
-    parentPort.postMessage({ type: 'checkpoint', log: row.log, checkpointed: row.checkpointed });
+    // the main thread hears of it only when the WAL changed (an idle host is not woken 20 times a second)
+    if (row.log !== last.log || row.checkpointed !== last.checkpointed) parentPort.postMessage({ type: 'checkpoint', log: row.log, checkpointed: row.checkpointed });
+    last = row;
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
   }
@@ -44,6 +47,7 @@ tick();
 `;
 
 export interface CheckpointStats {
+  /** checkpoints that found the WAL changed */
   readonly checkpoints: number;
   /** WAL frames at the last checkpoint, and how many of them it copied */
   readonly walFrames: number;
