@@ -128,6 +128,13 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
     expect(existsSync(missing)).toBe(false);
   });
 
+  it('the built posgate command runs by itself, as npx posgate runs it (executable, with its shebang)', () => {
+    const r = spawnSync(CLI, ['--help'], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: posgate');
+  });
+
   it('posgate serve refuses bad options with exit 2', () => {
     expect(cli('serve', '--iso-port', '99999').status).toBe(2);
     expect(cli('serve', '--demo-terminals', '0').status).toBe(2);
