@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { runLoad, spawnHost, type LoadReport } from '../loadgen/index.js';
+import { LoadError, runLoad, spawnHost, type LoadReport } from '../loadgen/index.js';
 import { emit, UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -75,6 +75,10 @@ export function benchCommand(io: Io, run: Run): Command {
           });
           if (!o.json) process.stderr.write('\n');
           emit(io, o.json, report, () => reportLines(report, where));
+        } catch (err) {
+          // no host there, or one without enough demo terminals: what the user asked for cannot run
+          if (err instanceof LoadError) throw new UsageError('load_refused', err.message);
+          throw err;
         } finally {
           await stop?.();
         }

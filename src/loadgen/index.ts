@@ -1,4 +1,4 @@
 /** The load generator behind `posgate bench` and the host benchmark. */
-export { runLoad, type LoadOptions, type LoadProgress, type LoadReport } from './load-generator.js';
+export { LoadError, runLoad, type LoadOptions, type LoadProgress, type LoadReport } from './load-generator.js';
 export { spawnHost, type SpawnedHost } from './spawn-host.js';
 export { startReflector } from './reflector.js';

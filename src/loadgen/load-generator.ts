@@ -57,12 +57,42 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     t.injectTmk(demoTmk(tid));
     terminals.push(t);
   }
-  // Sign in a few at a time: a real fleet does not sign in all at once either.
+  try {
+    await signIn(terminals, options);
+    return await drive(terminals, options);
+  } finally {
+    for (const t of terminals) t.close();
+  }
+}
+
+export class LoadError extends Error {
+  override readonly name = 'LoadError';
+}
+
+/** Sign-in a few at a time (a real fleet does not sign in all at once either); a refusal stops the run. */
+async function signIn(terminals: readonly SoftTerminal[], options: LoadOptions): Promise<void> {
   if (options.reflector) {
     // A reflector cannot hand out working keys: give each terminal keys of its own making.
     for (const t of terminals) t.injectWorkingKeys({ pik: '0123456789ABCDEFFEDCBA9876543210', mak: '0123456789ABCDEF', tdk: 'FEDCBA98765432100123456789ABCDEF' });
-  } else for (let i = 0; i < terminals.length; i += 16) await Promise.all(terminals.slice(i, i + 16).map((t) => t.signIn()));
+    return;
+  }
+  for (let i = 0; i < terminals.length; i += 16) {
+    const results = await Promise.all(
+      terminals.slice(i, i + 16).map((t) =>
+        t.signIn().catch((err: unknown) => {
+          throw new LoadError(`terminal ${t.tid} could not sign in at ${options.host}:${options.port} (${err instanceof Error ? err.message : String(err)}): is the host running?`);
+        }),
+      ),
+    );
+    const refused = results.findIndex((r) => r.rc !== '00');
+    if (refused >= 0) {
+      const t = terminals[i + refused]!;
+      throw new LoadError(`terminal ${t.tid} could not sign in (response code ${results[refused]!.rc}): the host must run with --demo --demo-terminals ${terminals.length} or more`);
+    }
+  }
+}
 
+async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): Promise<LoadReport> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let approved = 0;
@@ -80,31 +110,33 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       }, 500)
     : undefined;
 
-  await Promise.all(
-    terminals.map(async (t, i) => {
-      const card = { entry: 'swipe' as const, ...loadTestCard(i) };
-      const sale = t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        let rc: string;
-        try {
-          rc = await sale();
-        } catch (err) {
-          rc = `exception:${(err as Error).message.slice(0, 40)}`;
+  try {
+    await Promise.all(
+      terminals.map(async (t, i) => {
+        const card = { entry: 'swipe' as const, ...loadTestCard(i) };
+        const sale = t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
+        while (performance.now() < deadline) {
+          const t0 = performance.now();
+          let rc: string;
+          try {
+            rc = await sale();
+          } catch (err) {
+            rc = `exception:${(err as Error).message.slice(0, 40)}`;
+          }
+          const t1 = performance.now();
+          if (t0 < measureFrom) continue;
+          requests++;
+          if (rc === '00') {
+            approved++;
+            measuredApproved++;
+            latencies.push(t1 - t0);
+          } else errors[rc] = (errors[rc] ?? 0) + 1;
         }
-        const t1 = performance.now();
-        if (t0 < measureFrom) continue;
-        requests++;
-        if (rc === '00') {
-          approved++;
-          measuredApproved++;
-          latencies.push(t1 - t0);
-        } else errors[rc] = (errors[rc] ?? 0) + 1;
-      }
-    }),
-  );
-  if (progress) clearInterval(progress);
-  for (const t of terminals) t.close();
+      }),
+    );
+  } finally {
+    if (progress) clearInterval(progress);
+  }
   const sorted = Float64Array.from(latencies).sort();
   return {
     terminals: options.terminals,

@@ -63,6 +63,17 @@ describe('the load generator', () => {
     expect(await posgate(['bench', '--terminals', '0'])).toMatchObject({ code: 2 });
   });
 
+  it('posgate bench says why it cannot run: more terminals than the host has, or no host at all (exit 2)', async () => {
+    const p = platform();
+    if (!p) return;
+    const tooMany = await posgate(['bench', '--terminals', '6', '--duration', '1', '--json', '--target', `127.0.0.1:${p.platform.iso.port}`]);
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.json()).toMatchObject({ error: { code: 'load_refused', message: expect.stringMatching(/terminal 30000005 could not sign in \(response code 97\).*--demo-terminals 6/) } });
+    const nobody = await posgate(['bench', '--terminals', '1', '--duration', '1', '--json', '--target', '127.0.0.1:1']);
+    expect(nobody.code).toBe(2);
+    expect(nobody.json()).toMatchObject({ error: { code: 'load_refused', message: expect.stringMatching(/could not sign in at 127\.0\.0\.1:1.*is the host running/) } });
+  });
+
   it('posgate bench shows a progress bar on the terminal while it runs', async () => {
     const p = platform();
     if (!p) return;
