@@ -76,6 +76,8 @@ interface CachingSqlite {
   close(): void;
   prepare(text: string): BetterSqlite3.Statement;
   statement(text: string): BetterSqlite3.Statement;
+  /** a new statement, not cached here: its owner keeps it (see prepared.ts) */
+  own(text: string): BetterSqlite3.Statement;
   /**
    * Whether COMMIT fsyncs the WAL (`synchronous = FULL`, the connection's setting) or leaves that to
    * the caller (`NORMAL`, for group commits followed by WalSync). Only between transactions.
@@ -98,6 +100,7 @@ function cachingSqlite(sqlite: BetterSqlite3.Database): CachingSqlite {
     close: () => sqlite.close(),
     prepare: statement,
     statement,
+    own: (text) => sqlite.prepare(text),
     syncAtCommit: (sync) => {
       // SQLite refuses to change this inside a transaction: a stray one is a bug here, not a wait.
       if (sqlite.inTransaction) throw new StoreError('synchronous changed inside a transaction');
