@@ -53,15 +53,29 @@ export interface DeferredWrite {
 
 /** Single-row inserts, compiled once per table and column list. */
 const rowInserts = new Map<string, Prepared<unknown>>();
+/** per table, the columns of its last row and their insert: rows of one writer keep one shape */
+const lastShape = new Map<DeferredTable, { columns: string[]; insert: Prepared<unknown> }>();
 function insertNow(trx: Transaction<Database>, table: DeferredTable, row: Record<string, unknown>): Promise<unknown> {
   const columns = Object.keys(row);
-  const key = `${table}|${columns.join(',')}`;
-  let insert = rowInserts.get(key);
-  if (!insert) {
-    insert = prepared((db) => db.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, param(i)])) as never));
-    rowInserts.set(key, insert);
+  let shape = lastShape.get(table);
+  if (!shape || !sameColumns(shape.columns, columns)) {
+    const key = `${table}|${columns.join(',')}`;
+    let insert = rowInserts.get(key);
+    if (!insert) {
+      insert = prepared((db) => db.insertInto(table).values(Object.fromEntries(columns.map((c, i) => [c, param(i)])) as never));
+      rowInserts.set(key, insert);
+    }
+    lastShape.set(table, (shape = { columns, insert }));
   }
-  return insert.execute(trx, columns.map((c) => row[c]));
+  const values = new Array<unknown>(columns.length);
+  for (let i = 0; i < columns.length; i++) values[i] = row[columns[i]!];
+  return shape.insert.execute(trx, values);
+}
+
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 const scopes = new WeakMap<object, Scope>();
 
