@@ -61,13 +61,48 @@ const CACHE_ENTRIES_MAX = 50_000;
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 /**
+ * Unwrapped keys by key block, the least recently used out first — approximately, in two
+ * generations: a hit in the older generation moves the key to the current one, and once the
+ * current one holds half the entries it becomes the older and the older is dropped. A hit in the
+ * current generation (the hot path: a terminal's keys on every request) is one map look-up, where
+ * an exact LRU list would move the entry on every use.
+ */
+class RecentKeys {
+  #current = new Map<string, LoadedKey>();
+  #older = new Map<string, LoadedKey>();
+
+  constructor(private readonly entriesMax: number) {}
+
+  get(block: string): LoadedKey | undefined {
+    const key = this.#current.get(block);
+    if (key) return key;
+    const old = this.#older.get(block);
+    if (old) this.set(block, old);
+    return old;
+  }
+
+  set(block: string, key: LoadedKey): void {
+    this.#current.set(block, key);
+    if (this.#current.size >= this.entriesMax / 2) {
+      this.#older = this.#current;
+      this.#current = new Map();
+    }
+  }
+
+  delete(block: string): void {
+    this.#current.delete(block);
+    this.#older.delete(block);
+  }
+}
+
+/**
  * The in-process HSM. Unwrapped keys and their cipher objects are cached per key block (bounded,
  * least recently used out first), so the hot path — a MAC check or PIN verification per request —
  * costs one map look-up and the cipher calls, never an unwrap or a cipher creation.
  */
 export class SoftwareHsm implements Hsm {
   // ES private fields: invisible to util.inspect, JSON.stringify and property enumeration.
-  readonly #cache = new Map<string, LoadedKey>();
+  readonly #cache = new RecentKeys(CACHE_ENTRIES_MAX);
   readonly #lmk: Lmk;
 
   constructor(lmk: Lmk) {
@@ -90,19 +125,14 @@ export class SoftwareHsm implements Hsm {
 
   private load(block: KeyBlock, usage: KeyUsage | readonly KeyUsage[], operation: string): LoadedKey {
     let key = this.#cache.get(block);
-    if (key) {
-      // refresh recency
-      this.#cache.delete(block);
-      this.#cache.set(block, key);
-    } else {
+    if (!key) {
       const { header, clear } = unwrapKey(this.#lmk, block);
       const cipher = header.algorithm === 'tdes' ? tdesEcb(clear) : aesEcb(clear);
       key = { header, clear, cipher };
       this.#cache.set(block, key);
-      if (this.#cache.size > CACHE_ENTRIES_MAX) this.#cache.delete(this.#cache.keys().next().value!);
     }
-    const allowed = typeof usage === 'string' ? [usage] : usage;
-    if (!allowed.includes(key.header.usage)) {
+    if (typeof usage === 'string' ? key.header.usage !== usage : !usage.includes(key.header.usage)) {
+      const allowed = typeof usage === 'string' ? [usage] : usage;
       throw new HsmError('key_usage_mismatch', `${operation} needs a ${allowed.join(' or ')} key, got a ${key.header.usage} key`);
     }
     return key;
