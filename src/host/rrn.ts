@@ -6,6 +6,8 @@
 export class RrnGenerator {
   private lastMs = 0;
   private counter = 0;
+  /** the UTC year of lastMs, its first and next year's first millisecond (worked out once a year) */
+  private year = { digit: '0', start: 0, end: 0 };
 
   constructor(private readonly nodeId: string) {
     if (!/^[0-9A-Z]$/.test(nodeId)) throw new RangeError('the RRN node id is one character 0-9 or A-Z');
@@ -21,9 +23,11 @@ export class RrnGenerator {
       }
     } else this.counter = 0;
     this.lastMs = ms;
-    const date = new Date(ms);
-    const yearStart = Date.UTC(date.getUTCFullYear(), 0, 1);
-    const inYear = (ms - yearStart).toString(36).toUpperCase().padStart(7, '0');
-    return `${date.getUTCFullYear() % 10}${inYear}${this.nodeId}${this.counter.toString(36).toUpperCase().padStart(3, '0')}`;
+    if (ms < this.year.start || ms >= this.year.end) {
+      const year = new Date(ms).getUTCFullYear();
+      this.year = { digit: String(year % 10), start: Date.UTC(year, 0, 1), end: Date.UTC(year + 1, 0, 1) };
+    }
+    const inYear = (ms - this.year.start).toString(36).toUpperCase().padStart(7, '0');
+    return `${this.year.digit}${inYear}${this.nodeId}${this.counter.toString(36).toUpperCase().padStart(3, '0')}`;
   }
 }
