@@ -1,48 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cupEcbMac, tdesEcb } from '../../src/crypto/index.js';
-import { cup, IsoMessage, packCupFrame, unpackCupFrame } from '../../src/iso8583/index.js';
+import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
 import { verifyLedger } from '../../src/ledger/index.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
+import { build, giveSpecKeys, hex, macOk, pinBlock, saleFields } from '../support/spec-frames.js';
 
-const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 // shared/protocol/terminal-iso8583.md §12.2: sale, swipe with PIN, ¥12.34, STAN 2, batch 1, encrypted track.
 const SALE_12_2 = hex(`007760000300006031000102000200302004C020C0981300000000000000123400000202100012336224242900000113D16A
 85D268D5897600333030303030303138393833313030353431313030303131353623B72AC5781BA141261000000000000000
 142200000100060000033031204444343933414333`);
-const PIK = '807A23AD32B36D457AE91FDF927570EA';
-const MAK = '5BB5C72CD00B7338';
-const TDK = '3E0B7A5D2C1F4986A7D3580E6B2C8F15';
 
 function decode(frame: Buffer | null) {
   expect(frame).not.toBeNull();
   return unpackCupFrame(cup, frame!, true);
 }
-
-function macOk(frame: Buffer): boolean {
-  return cupEcbMac(hex(MAK), frame.subarray(13, frame.length - 8)).equals(frame.subarray(frame.length - 8));
-}
-
-/** A request for terminal 30000001 with the spec's keys, MACed unless `forge`. */
-function build(fields: Record<number, string | Buffer>, mti = '0200', forge = false): Buffer {
-  const m = new IsoMessage(mti, { ...fields, 64: Buffer.alloc(8) });
-  const frame = packCupFrame(cup, { tpdu: { id: '60', destination: '0003', source: '0000' }, header: { applicationType: '60', specVersion: '31', terminalStatus: '0', processingRequest: '0', subVersion: '010200' }, message: m }, true);
-  const mac = forge ? Buffer.from('00000000') : cupEcbMac(hex(MAK), frame.subarray(13, frame.length - 8));
-  mac.copy(frame, frame.length - 8);
-  return frame;
-}
-
-function pinBlock(pin: string, pan: string): Buffer {
-  const field = Buffer.from(`0${pin.length}${pin}`.padEnd(16, 'F'), 'hex');
-  const account = Buffer.from(`0000${pan.slice(0, -1).slice(-12)}`, 'hex');
-  return tdesEcb(hex(PIK)).encrypt(Buffer.from(field.map((b, i) => b ^ account[i]!)));
-}
-
-const saleFields = (stan: string, amount = 1234, pan = '6224242900000113') => ({
-  2: pan, 3: '000000', 4: String(amount).padStart(12, '0'), 11: stan, 14: '2812', 22: '011', 25: '00', 26: '12',
-  41: '30000001', 42: '898310054110001', 49: '156', 52: pinBlock('123456', pan), 53: '2600000000000000', 60: '22000001000600',
-});
 
 describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input', (engine) => {
   let p: TestPlatform | undefined;
@@ -50,13 +22,7 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
   beforeAll(async () => {
     if (engine === 'postgres' && !(await postgresReachable())) return;
     p = await startTestPlatform(engine);
-    // Give terminal 30000001 the working keys of the protocol's worked examples.
-    const { hsm, store } = p.platform;
-    const pik = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, hex(PIK));
-    const mak = await hsm.importClearKey({ algorithm: 'tdes', length: 8, usage: 'mac' }, hex(MAK));
-    const tdk = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'data' }, hex(TDK));
-    await store.db.updateTable('terminals').set({ pik: pik.key, mak: mak.key, tdk: tdk.key }).where('tid', '=', '30000001').execute();
-    p.platform.host.deps.registry.forgetTerminal('30000001');
+    await giveSpecKeys(p);
     link = await RawLink.open(p.platform.iso.port);
   });
   afterAll(async () => {
