@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino';
 import { cup, Iso8583Error, unpackCupFrame } from '../iso8583/index.js';
 import type { Hsm } from '../hsm/index.js';
 import type { IssuerSimulator } from '../issuer/index.js';
-import { WalSyncError, type Store } from '../store/index.js';
+import { OutcomeInDoubtError, WalSyncError, type Store } from '../store/index.js';
 import { AfterCommitError } from './after-commit.js';
 import { RC } from './catalogue.js';
 import { DEFAULT_HOST_CONFIG, type HostConfig } from './config.js';
@@ -85,6 +85,7 @@ export class AcquiringHost {
     // Committed but maybe not on disk: the outcome is in doubt, so no answer — the terminal then
     // reverses it once the restarted host is back (§7), and the reversal finds whatever survived.
     if (err instanceof WalSyncError) return { close: 'storage_failed' };
+    if (err instanceof OutcomeInDoubtError) return { close: 'commit_in_doubt' };
     try {
       const frame = unpackCupFrame(cup, raw, true);
       const req = new Request(frame, raw, Date.now());

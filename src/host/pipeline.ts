@@ -6,6 +6,7 @@ import { localTime } from './clock.js';
 import type { CardInput, Ctx, HostDeps, LinkInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { handleFinancial } from './financial.js';
+import { OutcomeInDoubtError } from '../store/index.js';
 import { AfterCommitError } from './after-commit.js';
 import { handleManagement } from './management.js';
 import type { Reply } from './reply.js';
@@ -88,6 +89,33 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
   };
   const macedDecline = (rc: string) => answer({ fields: { ...echoFields(req, true), ...timeFields(now, merchant), 37: deps.rrn.next(now), 32: deps.config.acquirerId, 39: rc }, mac: macVerified }, entry.kind);
 
+  try {
+    return await afterMacCheck(base, entry, tpdu, header, answer, macedDecline);
+  } catch (err) {
+    // After the commit the outcome stands (the host sends nothing); before it, §7 "any": 96, and
+    // MACed by the response MAC rule when the request's MAC verified. Should the MAC itself fail
+    // (the HSM is the fault), AcquiringHost answers 96 without one.
+    if (err instanceof AfterCommitError || err instanceof OutcomeInDoubtError) throw err;
+    deps.log.error({ err: err instanceof Error ? { message: err.message, name: err.name } : String(err), tid: terminal.tid, mti: req.mti }, 'internal failure');
+    const financial = isFinancialMti(req.mti) || req.mti === '0400';
+    const reply: Reply = { fields: { ...echoFields(req, financial), ...timeFields(now, merchant), 39: RC.systemMalfunction }, mac: macVerified };
+    const response = await encodeResponse(deps.hsm, req.mti, tpdu, header, processingRequest(terminal, merchant), reply, terminal.mak).catch(() => {
+      throw err;
+    });
+    return { response, kind: 'internal_failure', rc: RC.systemMalfunction };
+  }
+}
+
+/** Steps 7–18 of a request whose terminal, merchant, function and MAC have passed. */
+async function afterMacCheck(
+  base: Omit<Ctx, 'card'>,
+  entry: CatalogueEntry,
+  tpdu: Tpdu,
+  header: CupHeader,
+  answer: (reply: Reply, kind: string, current?: Terminal, currentMerchant?: Merchant) => Promise<FrameOutcome>,
+  macedDecline: (rc: string) => Promise<FrameOutcome>,
+): Promise<FrameOutcome> {
+  const { deps, req, terminal, merchant } = base;
   if (isFinancialMti(req.mti) || req.mti === '0400') {
     // Step 7: format (the track is deciphered first).
     if (formatError(req, entry.kind)) return macedDecline(RC.formatError);

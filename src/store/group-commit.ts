@@ -1,6 +1,7 @@
 import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { readAhead, type ReadHint } from './batch-read.js';
+import { commitFailedCleanly, OutcomeInDoubtError } from './in-doubt.js';
 import { param, prepared, type Prepared } from './prepared.js';
 
 export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -283,7 +284,12 @@ export class GroupCommitter {
           for (const unit of batch) unit.reject(failed);
           continue;
         }
-        const values = await this.attempt(batch).catch(() => undefined);
+        const values = await this.attempt(batch).catch((error: unknown) => (error instanceof OutcomeInDoubtError ? error : undefined));
+        if (values instanceof OutcomeInDoubtError) {
+          // Perhaps committed: running the units again could apply them twice.
+          for (const unit of batch) unit.reject(values);
+          continue;
+        }
         if (values) {
           await this.settle(batch, values);
           continue;
@@ -295,7 +301,7 @@ export class GroupCommitter {
               await this.settle([unit], await this.attempt([unit]));
               break;
             } catch (error) {
-              if (attempt < 3 && this.retryable(error)) continue;
+              if (attempt < 3 && this.retryable(error) && !(error instanceof OutcomeInDoubtError)) continue;
               unit.reject(error);
               break;
             }
@@ -319,22 +325,38 @@ export class GroupCommitter {
     );
   }
 
-  /** One transaction for the batch; resolves with the units' values after COMMIT. */
+  /**
+   * One transaction for the batch; resolves with the units' values after COMMIT. A COMMIT that
+   * fails without a rollback being certain rejects with OutcomeInDoubtError.
+   */
   private async attempt(batch: readonly Pending[]): Promise<unknown[]> {
     const values: unknown[] = [];
     const durability = this.durability;
-    if (!durability) await this.db.transaction().execute((trx) => this.runBatch(trx, batch, values));
-    else
-      await this.db.connection().execute(async (connection) => {
-        // The connection is this group's alone until the callback ends: no other transaction
-        // commits while its COMMIT is set not to fsync.
-        durability.syncAtCommit(false);
-        try {
-          await connection.transaction().execute((trx) => this.runBatch(trx, batch, values));
-        } finally {
-          durability.syncAtCommit(true);
-        }
-      });
+    // set once every unit has run: a failure after that is the COMMIT's
+    let committing = false;
+    const run = async (trx: Transaction<Database>) => {
+      await this.runBatch(trx, batch, values);
+      committing = true;
+    };
+    try {
+      if (!durability) await this.db.transaction().execute(run);
+      else
+        await this.db.connection().execute(async (connection) => {
+          // The connection is this group's alone until the callback ends: no other transaction
+          // commits while its COMMIT is set not to fsync.
+          durability.syncAtCommit(false);
+          try {
+            await connection.transaction().execute(run);
+          } finally {
+            durability.syncAtCommit(true);
+          }
+        });
+    } catch (error) {
+      if (committing && !commitFailedCleanly(error)) {
+        throw new OutcomeInDoubtError(`the COMMIT of ${batch.length} unit(s) failed and may have taken effect: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      throw error;
+    }
     this.commits++;
     this.units += batch.length;
     return values;

@@ -7,4 +7,5 @@ export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';
 export { WalSyncError } from './wal-sync.js';
+export { OutcomeInDoubtError } from './in-doubt.js';
 export type { CheckpointStats } from './checkpointer.js';

@@ -1,5 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
+import { OutcomeInDoubtError } from './in-doubt.js';
 
 /**
  * Makes SQLite group commits durable without blocking the event loop.
@@ -97,7 +98,8 @@ export class WalSync {
   }
 }
 
-export class WalSyncError extends Error {
+/** The WAL could not be synced: what it holds is in doubt, and the store runs nothing more. */
+export class WalSyncError extends OutcomeInDoubtError {
   constructor(message: string) {
     super(message);
     this.name = 'WalSyncError';

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACCOUNTS, balanceOf, ensureSystemAccounts, post, verifyLedger } from '../../src/ledger/index.js';
 import { deferInsert, GroupCommitter } from '../../src/store/group-commit.js';
-import { parseDbUrl } from '../../src/store/index.js';
+import { OutcomeInDoubtError, parseDbUrl } from '../../src/store/index.js';
+import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
 import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
 describe('--db URLs', () => {
@@ -18,6 +19,7 @@ describe('--db URLs', () => {
 describe.each(ENGINES)('store on %s', (engine) => {
   let store: TestStore | undefined;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await store?.close();
     store = undefined;
   });
@@ -81,6 +83,39 @@ describe.each(ENGINES)('store on %s', (engine) => {
     const ids = await s.db.selectFrom('postings').select('id').orderBy('id').execute();
     expect(ids.map((r) => r.id)).toEqual(['pst_full', 'pst_short']);
     if (s.engine === 'postgres') expect(group.stats().commits).toBe(2); // one per unit after the failed group
+  });
+
+  it('a COMMIT that took effect but failed to say so: its units fail as in doubt and never run again', async () => {
+    const s = await open();
+    if (!s) return;
+    await s.transact((trx) => ensureSystemAccounts(trx));
+    const lost = loseNextCommitAcknowledgement(engine);
+    const sale = (fen: number) => s.transact((trx) => post(trx, 'sale', null, [{ account: ACCOUNTS.cardFunds, amountFen: fen }, { account: ACCOUNTS.feeIncome, amountFen: -fen }]));
+    const results = await Promise.allSettled([sale(100), sale(20)]);
+    expect(lost.fired()).toBe(true);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(OutcomeInDoubtError);
+    }
+    // committed once, as the database says: running the units again would have posted them twice
+    expect(await balanceOf(s.db, ACCOUNTS.cardFunds)).toBe(120);
+    vi.restoreAllMocks();
+    await sale(5);
+    expect(await balanceOf(s.db, ACCOUNTS.cardFunds)).toBe(125);
+    expect((await verifyLedger(s.db)).ok).toBe(true);
+  });
+
+  it.runIf(engine === 'postgres')('a COMMIT the database refuses is known not to have taken effect: the units run again alone and only the offender fails', async () => {
+    const s = await open();
+    if (!s) return;
+    await sql`create table deferred_once (v integer, constraint deferred_once_v unique (v) deferrable initially deferred)`.execute(s.db);
+    const group = new GroupCommitter(s.db, { roundTrips: true });
+    const insert = (v: number) => group.run((trx) => trx.insertInto('deferred_once' as never).values({ v } as never).execute());
+    const results = await Promise.allSettled([insert(1), insert(1), insert(2)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(((results[1] as PromiseRejectedResult).reason as { code?: string }).code).toBe('23505');
+    const rows = await sql<{ v: number }>`select v from deferred_once order by v`.execute(s.db);
+    expect(rows.rows.map((r) => r.v)).toEqual([1, 2]);
   });
 
   it('reads bigint money back as numbers', async () => {

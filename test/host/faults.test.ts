@@ -1,0 +1,82 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { verifyLedger } from '../../src/ledger/index.js';
+import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
+import { platformFor } from '../support/platform.js';
+import { ENGINES } from '../support/stores.js';
+
+/**
+ * Protocol §7, "any" row: an internal failure before the commit is answered 96 with nothing
+ * committed; once the fault is gone the host serves again, with no restart.
+ */
+describe.each(ENGINES)('host on %s: store failures', (engine) => {
+  const platform = platformFor(engine);
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('answers 96, records and moves nothing, and serves again once the store is back', async () => {
+    const p = platform();
+    if (!p) return;
+    const { db } = p.platform.store;
+    const t = p.terminal(0);
+    await t.signIn();
+    const card = p.card('6224242900000113');
+    expect((await t.sale(card, 500, '123456')).rc).toBe('00');
+    const before = await verifyLedger(db);
+    const rows = async () => Number((await db.selectFrom('transactions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const recorded = await rows();
+
+    // The issuer's card table goes away under the host (a failed migration, an operator's mistake).
+    await sql`alter table cards rename to cards_away`.execute(db);
+    try {
+      const failed = await t.sale(card, 700, '123456');
+      expect(failed.rc).toBe('96');
+      expect(failed.approved).toBe(false);
+    } finally {
+      await sql`alter table cards_away rename to cards`.execute(db);
+    }
+    expect(await rows()).toBe(recorded);
+    const during = await verifyLedger(db);
+    expect(during.ok).toBe(true);
+    expect(during.postings).toBe(before.postings);
+    expect(during.totals).toEqual(before.totals);
+
+    // the same terminal, the same card: approved, and posted once
+    const again = await t.sale(card, 700, '123456');
+    expect(again.rc).toBe('00');
+    const after = await verifyLedger(db);
+    expect(after.ok).toBe(true);
+    expect(after.postings).toBe(before.postings + 1);
+  });
+
+  it('a sale whose COMMIT is in doubt gets no answer; the terminal reverses it and the money comes back', async () => {
+    const p = platform();
+    if (!p) return;
+    const { db } = p.platform.store;
+    const t = p.terminal(1, { responseTimeoutMs: 3_000 });
+    await t.signIn();
+    const card = p.card('6224242900000113');
+    // a first sale, so that the parameter downloads the host asks for are done before the fault
+    expect((await t.sale(card, 1, '123456')).rc).toBe('00');
+    const funds = async () => Number((await db.selectFrom('cards').select('balance_fen').where('pan_masked', 'like', '622424%0113').executeTakeFirstOrThrow()).balance_fen);
+    const before = await funds();
+
+    const lost = loseNextCommitAcknowledgement(engine);
+    const inDoubt = await t.sale(card, 888, '123456');
+    expect(lost.fired()).toBe(true);
+    vi.restoreAllMocks();
+    // the host said nothing rather than 96 for a sale that did commit
+    expect(inDoubt.rc).toBe('');
+    expect(inDoubt.problem).toBe('no_response');
+    expect(t.pendingReversal).toBeDefined();
+    expect(await funds()).toBe(before - 888);
+
+    // the next request starts with the reversal, which finds the committed sale and undoes it
+    const next = await t.sale(card, 100, '123456');
+    expect(next.rc).toBe('00');
+    expect(t.pendingReversal).toBeUndefined();
+    expect(await funds()).toBe(before - 100);
+    expect((await verifyLedger(db)).ok).toBe(true);
+  });
+});
