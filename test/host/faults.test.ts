@@ -33,6 +33,9 @@ describe.each(ENGINES)('host on %s: store failures', (engine) => {
       const failed = await t.sale(card, 700, '123456');
       expect(failed.rc).toBe('96');
       expect(failed.approved).toBe(false);
+      // the request's MAC verified, so the answer carries one (§5.3), and the terminal checked it
+      expect(failed.response?.has(64)).toBe(true);
+      expect(failed.problem).toBeUndefined();
     } finally {
       await sql`alter table cards_away rename to cards`.execute(db);
     }
