@@ -377,7 +377,11 @@ export class SoftTerminal {
     const code = ENTRY_CODES[card.entry];
     m.set(22, `${code}${pin !== undefined ? '1' : '2'}`);
     const magnetic = card.entry === 'swipe' || card.entry === 'fallback';
-    if (!magnetic) m.set(2, card.pan).set(14, card.expiry);
+    if (!magnetic) {
+      m.set(2, card.pan);
+      // 14 is conditional (C2): a void keyed from the batch log knows no expiry date
+      if (card.expiry) m.set(14, card.expiry);
+    }
     if (card.cardSequence) m.set(23, card.cardSequence);
     if (card.icc) m.set(55, card.icc);
     if (card.chip && (card.entry === 'chip' || card.entry === 'tap')) {

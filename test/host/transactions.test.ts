@@ -37,6 +37,12 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     expect(await t.verifyOperator('00', SUPERVISOR)).toBe('00');
     const again = await t.voidSale(sale.stan);
     expect(again.rc).toBe('12');
+
+    // a void the cardholder confirms with the PIN (22 = 011, 52 and 53): the card is keyed from the batch log, without an expiry date
+    const second = await t.sale(p.card(GOOD), 1_500, '123456');
+    expect(await t.verifyOperator('00', SUPERVISOR)).toBe('00');
+    expect((await t.voidSale(second.stan, '123456')).rc).toBe('00');
+    expect(await cardBalance(GOOD)).toBe(before);
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
   });
 
