@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ export interface TestPlatform {
 }
 
 /** The whole platform on loopback with ephemeral ports: SQLite in a temp dir, or a fresh PostgreSQL schema. */
-export async function startTestPlatform(engine: Engine, options: { terminals?: number; config?: Partial<HostConfig>; dir?: string } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(engine: Engine, options: { terminals?: number; config?: Partial<HostConfig>; dir?: string; log?: Logger } = {}): Promise<TestPlatform> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'posgate-'));
   const lmkFile = join(dir, 'lmk.key');
   writeFileSync(lmkFile, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
@@ -34,7 +35,7 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
     db = schema.url;
     dropSchema = schema.drop;
   }
-  const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}) });
+  const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}), ...(options.log ? { log: options.log } : {}) });
   const info = await demoInfo(platform.store);
   const terminals: SoftTerminal[] = [];
   const byIndex = new Map<number, SoftTerminal>();
