@@ -183,18 +183,21 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     }
   }
   if (engine === 'sqlite' && target !== ':memory:') read = sqliteKysely(cachingSqlite(openSqlite(target, true)));
-  // One group transaction at a time on both engines. On PostgreSQL a group's statements are per
-  // group, not per unit (reads ahead, one final write), and concurrent groups would only queue on
-  // the hot ledger rows until each other's COMMIT: measured with 64 terminals, 1 at a time gave
-  // 2,900 sales/s, 2 gave 2,600, 4 gave 2,200, 8 gave 1,300 (per-table writes); with the one final
-  // write, 3 at a time reached 3,400–3,650 against 3,000–3,200 but deadlocked on the account rows
-  // (whose physical order changes with every update), and with the accounts locked in id order
-  // first, 3–4 at a time fell to 2,900 against 3,300. Deadlocks and serialization failures (with
-  // transactions outside the group committer) are retried.
-  // On SQLite a group's fsync runs off the event loop (WalSync).
+  // SQLite: one group transaction at a time (one writer), its fsync off the event loop (WalSync).
+  // PostgreSQL: a group's statements are per group, not per unit (reads ahead, one final write),
+  // and its five round trips leave both the host and the server idle part of the time, so two
+  // groups run at once: one reads while the other writes and commits. Measured with 64 terminals:
+  // with per-table writes, 1 at a time gave 2,900 sales/s, 2 gave 2,600, 4 gave 2,200 (they queued
+  // on the hot ledger rows); with the one final write, 3 at a time deadlocked on the account rows
+  // and locking them at the start of the group took the gain away; with them locked in id order
+  // inside the final write (flushAllAtOnce), 2 at a time — the second starting only with 16 units
+  // waiting — beat 1 at a time in 4 of 4 alternating runs (2,275–2,524 against 1,807–2,269 /s on a
+  // slow day) without a deadlock; 3 at a time, or a second group started for 4 or 8 waiting units,
+  // did no better in single runs.
+  // Deadlocks and serialization failures are retried.
   const committer =
     engine === 'postgres'
-      ? new GroupCommitter(db, { retryable: (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? ''), roundTrips: true })
+      ? new GroupCommitter(db, { retryable: (e) => ['40P01', '40001'].includes((e as { code?: string })?.code ?? ''), roundTrips: true, concurrency: 2 })
       : new GroupCommitter(db, durability ? { durability } : {});
   return {
     engine,

@@ -185,7 +185,12 @@ async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise
   const changes = [...scope.committed].filter(([, amount]) => amount !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (changes.length > 0) {
     parameters.push(JSON.stringify(changes.map(([id, amount]) => ({ id, amount }))));
-    ctes.push(`"balances" as (update "accounts" set "balance_fen" = "accounts"."balance_fen" + v.amount from json_to_recordset($${parameters.length}::json) as v(id text, amount bigint) where "accounts"."id" = v.id returning 1)`);
+    const n = parameters.length;
+    // Concurrent groups (GroupCommitOptions.concurrency) must take the account rows in one order,
+    // or two of them deadlock: "locked" takes them in id order (LockRows above the sort), and the
+    // update touches only rows "locked" has already taken, whatever order its join reads them in.
+    ctes.push(`"locked" as (select "id" from "accounts" where "id" in (select id from json_to_recordset($${n}::json) as l(id text)) order by "id" for update)`);
+    ctes.push(`"balances" as (update "accounts" set "balance_fen" = "accounts"."balance_fen" + v.amount from json_to_recordset($${n}::json) as v(id text, amount bigint) where "accounts"."id" = v.id and "accounts"."id" in (select "id" from "locked") returning 1)`);
   }
   if (ctes.length === 0) return;
   const text = `with ${ctes.join(', ')} select ${changes.length > 0 ? '(select count(*) from "balances")' : '0'}::int as updated`;
@@ -223,7 +228,16 @@ export interface GroupCommitOptions {
    */
   readonly roundTrips?: boolean;
   readonly durability?: DeferredDurability;
+  /**
+   * how many group transactions may run at once (default 1). More than one only where every
+   * statement is a round trip (PostgreSQL): a second group then reads while the first writes and
+   * commits. Never with deferred durability (one connection, one transaction at a time).
+   */
+  readonly concurrency?: number;
 }
+
+/** A second concurrent group starts only with this many units waiting: smaller groups cost more than the overlap saves. */
+const EXTRA_GROUP_UNITS_MIN = 16;
 
 /**
  * Group commit without timers: a unit of work submitted while no transaction is running starts one
@@ -234,12 +248,15 @@ export interface GroupCommitOptions {
  * measured: it split the load into groups half as large, which cost more than it saved). Units
  * run without savepoints; if one throws, the transaction is rolled
  * back and each of its units is run again in a transaction of its own, so that a failing unit
- * fails alone. One transaction runs at a time (see openStore for the measurements behind that on
- * PostgreSQL).
+ * fails alone. One group transaction runs at a time, or up to `concurrency` on PostgreSQL, where a
+ * second group reads while the first writes and commits (see openStore for the measurements).
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running = false;
+  /** group transactions under way */
+  private running = 0;
+  private runningMax = 0;
+  private readonly concurrency: number;
   private commits = 0;
   private units = 0;
   private readonly retryable: (error: unknown) => boolean;
@@ -254,6 +271,7 @@ export class GroupCommitter {
     this.retryable = options.retryable ?? (() => false);
     this.roundTrips = options.roundTrips ?? false;
     this.durability = options.durability;
+    this.concurrency = options.durability ? 1 : Math.max(1, options.concurrency ?? 1);
     // The group's one final statement is PostgreSQL SQL; with round trips simulated on SQLite (tests), rows go in per table.
     this.postgres = this.roundTrips && db.getExecutor().adapter instanceof PostgresAdapter;
   }
@@ -262,54 +280,63 @@ export class GroupCommitter {
   run<T>(work: Work<T>, hints: readonly ReadHint[] = []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, hints, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.running) void this.drain();
+      this.startGroups();
     });
   }
 
-  stats(): { commits: number; units: number } {
-    return { commits: this.commits, units: this.units };
+  /** committed groups and units, and the most group transactions seen under way at once */
+  stats(): { commits: number; units: number; concurrentMax: number } {
+    return { commits: this.commits, units: this.units, concurrentMax: this.runningMax };
   }
 
+  private startGroups(): void {
+    while (this.running < this.concurrency && this.queue.length > 0 && (this.running === 0 || this.queue.length >= EXTRA_GROUP_UNITS_MIN)) {
+      this.running++;
+      this.runningMax = Math.max(this.runningMax, this.running);
+      void this.drain().finally(() => {
+        this.running--;
+        this.startGroups();
+      });
+    }
+  }
+
+  /** Runs groups one after another while units are waiting. */
   private async drain(): Promise<void> {
-    this.running = true;
-    try {
-      while (this.queue.length > 0) {
-        // Yield once to the event loop before each transaction (a setImmediate, not a timer): with a
-        // synchronous driver a whole transaction runs within one turn, so without this every request
-        // that arrived meanwhile would get a transaction, and an fsync, of its own.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        const batch = this.queue.splice(0, GROUP_UNITS_MAX);
-        const failed = this.durability?.failed;
-        if (failed) {
-          for (const unit of batch) unit.reject(failed);
-          continue;
-        }
-        const values = await this.attempt(batch).catch((error: unknown) => (error instanceof OutcomeInDoubtError ? error : undefined));
-        if (values instanceof OutcomeInDoubtError) {
-          // Perhaps committed: running the units again could apply them twice.
-          for (const unit of batch) unit.reject(values);
-          continue;
-        }
-        if (values) {
-          await this.settle(batch, values);
-          continue;
-        }
-        // Something failed: run each unit alone, so only the failing one fails.
-        for (const unit of batch) {
-          for (let attempt = 1; ; attempt++) {
-            try {
-              await this.settle([unit], await this.attempt([unit]));
-              break;
-            } catch (error) {
-              if (attempt < 3 && this.retryable(error) && !(error instanceof OutcomeInDoubtError)) continue;
-              unit.reject(error);
-              break;
-            }
+    while (this.queue.length > 0) {
+      // Yield once to the event loop before each transaction (a setImmediate, not a timer): with a
+      // synchronous driver a whole transaction runs within one turn, so without this every request
+      // that arrived meanwhile would get a transaction, and an fsync, of its own.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const batch = this.queue.splice(0, GROUP_UNITS_MAX);
+      if (batch.length === 0) continue; // a concurrent group took them
+      const failed = this.durability?.failed;
+      if (failed) {
+        for (const unit of batch) unit.reject(failed);
+        continue;
+      }
+      const values = await this.attempt(batch).catch((error: unknown) => (error instanceof OutcomeInDoubtError ? error : undefined));
+      if (values instanceof OutcomeInDoubtError) {
+        // Perhaps committed: running the units again could apply them twice.
+        for (const unit of batch) unit.reject(values);
+        continue;
+      }
+      if (values) {
+        await this.settle(batch, values);
+        continue;
+      }
+      // Something failed: run each unit alone, so only the failing one fails.
+      for (const unit of batch) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await this.settle([unit], await this.attempt([unit]));
+            break;
+          } catch (error) {
+            if (attempt < 3 && this.retryable(error) && !(error instanceof OutcomeInDoubtError)) continue;
+            unit.reject(error);
+            break;
           }
         }
       }
-    } finally {
-      this.running = false;
     }
   }
 

@@ -118,6 +118,38 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(rows.rows.map((r) => r.v)).toEqual([1, 2]);
   });
 
+  it.runIf(engine === 'postgres')('two groups at once post to the same accounts without a deadlock, and every fen lands', async () => {
+    const s = await open();
+    if (!s) return;
+    await s.transact((trx) => ensureSystemAccounts(trx));
+    let deadlocks = 0;
+    const deadlock = (e: unknown) => (e as { code?: string }).code === '40P01' && ++deadlocks > 0;
+    const group = new GroupCommitter(s.db, { roundTrips: true, concurrency: 2, retryable: deadlock });
+    const posting = (fen: number, reversed: boolean) => {
+      const lines = [{ account: ACCOUNTS.cardFunds, amountFen: fen }, { account: ACCOUNTS.feeIncome, amountFen: -fen / 2 }, { account: ACCOUNTS.refundsPayable, amountFen: -fen / 2 }];
+      return group.run((trx) => post(trx, 'sale', null, reversed ? lines.reverse() : lines));
+    };
+    let expected = 0;
+    const all: Promise<unknown>[] = [];
+    for (let round = 0; round < 5; round++) {
+      // a group held open for a moment, and the units that arrive meanwhile, enough for a second group
+      all.push(group.run(async (trx) => void (await sql`select pg_sleep(0.05)`.execute(trx))));
+      await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 40; i++) {
+        const fen = 2 * (round * 40 + i + 1);
+        expected += fen;
+        all.push(posting(fen, i % 2 === 1));
+      }
+    }
+    const results = await Promise.allSettled(all);
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(group.stats().concurrentMax).toBe(2);
+    expect(deadlocks).toBe(0);
+    expect(await balanceOf(s.db, ACCOUNTS.cardFunds)).toBe(expected);
+    expect(await balanceOf(s.db, ACCOUNTS.feeIncome)).toBe(-expected / 2);
+    expect((await verifyLedger(s.db)).ok).toBe(true);
+  });
+
   it('reads bigint money back as numbers', async () => {
     const s = await open();
     if (!s) return;
