@@ -6,7 +6,7 @@ import { AcquiringHost, createHostMetrics, listenIso, type HostConfig, type IsoL
 import { loadLmk, SoftwareHsm, type Hsm } from '../hsm/index.js';
 import { IssuerSimulator } from '../issuer/index.js';
 import { ensureSystemAccounts } from '../ledger/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, type Store, type StoreOptions } from '../store/index.js';
 import { systemKey } from './system-keys.js';
 
 export interface PlatformOptions {
@@ -23,6 +23,7 @@ export interface PlatformOptions {
   readonly tls?: { readonly port: number; readonly cert: Buffer; readonly key: Buffer };
   readonly log?: Logger;
   readonly config?: Partial<HostConfig>;
+  readonly store?: Omit<StoreOptions, 'migrate'>;
 }
 
 export interface Platform {
@@ -48,7 +49,7 @@ export function packageVersion(): string {
 /** Opens the store, the HSM and the issuer simulator, seeds the demo if asked, and starts both listeners. */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? pino({ level: 'silent' });
-  const store = await openStore(options.db);
+  const store = await openStore(options.db, options.store ?? {});
   try {
     const lmkFile = options.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
     const lmk = loadLmk({ ...(lmkFile ? { file: lmkFile } : {}), create: store.engine === 'sqlite' && options.lmkFile === undefined });

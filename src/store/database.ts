@@ -135,7 +135,21 @@ function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
   return sqlite;
 }
 
-export async function openStore(url: string, options: { migrate?: boolean } = {}): Promise<Store> {
+export interface StoreOptions {
+  /** apply the migrations on open (default true) */
+  readonly migrate?: boolean;
+  /**
+   * PostgreSQL: how long a statement waits for a row or table lock before it fails (default
+   * 2,000 ms): a lock held elsewhere (a long migration, an operator's session) then turns into 96s
+   * the terminals see at once, not into a host that stops answering.
+   */
+  readonly lockTimeoutMs?: number;
+}
+
+/** PostgreSQL: a session idle inside a transaction this long is ended by the server, its locks released. */
+const IDLE_IN_TRANSACTION_MS = 30_000;
+
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   const { engine, target } = parseDbUrl(url);
   let db: Kysely<Database>;
   let read: Kysely<Database> | undefined;
@@ -165,6 +179,8 @@ export async function openStore(url: string, options: { migrate?: boolean } = {}
     const pool = new pg.Pool({
       connectionString: target,
       max: 8,
+      lock_timeout: options.lockTimeoutMs ?? 2_000,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
       types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -1,7 +1,7 @@
 import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { readAhead, type ReadHint } from './batch-read.js';
-import { commitFailedCleanly, OutcomeInDoubtError } from './in-doubt.js';
+import { commitFailedCleanly, OutcomeInDoubtError, storeUnavailable } from './failures.js';
 import { param, prepared, type Prepared } from './prepared.js';
 
 export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
@@ -314,9 +314,10 @@ export class GroupCommitter {
         for (const unit of batch) unit.reject(failed);
         continue;
       }
-      const values = await this.attempt(batch).catch((error: unknown) => (error instanceof OutcomeInDoubtError ? error : undefined));
-      if (values instanceof OutcomeInDoubtError) {
-        // Perhaps committed: running the units again could apply them twice.
+      const values = await this.attempt(batch).catch((error: unknown) => (error instanceof OutcomeInDoubtError || storeUnavailable(error) ? (error as Error) : undefined));
+      if (values instanceof Error) {
+        // Perhaps committed (running the units again could apply them twice), or the database
+        // cannot serve any of them now: every unit fails with it.
         for (const unit of batch) unit.reject(values);
         continue;
       }

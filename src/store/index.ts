@@ -1,5 +1,5 @@
 /** Database access: SQLite (embedded default) or PostgreSQL, one set of migrations, group commit. */
-export { openStore, parseDbUrl, StoreError, type Store } from './database.js';
+export { openStore, parseDbUrl, StoreError, type Store, type StoreOptions } from './database.js';
 export { TransactionCache, type BatchRead, type ReadHint } from './batch-read.js';
 export type { Engine } from './engine.js';
 export { beforeCommit, deferBalanceChange, deferInsert, deferWrite, type DeferredWrite, GROUP_UNITS_MAX, type DeferredTable, type Work } from './group-commit.js';
@@ -7,5 +7,5 @@ export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';
 export { WalSyncError } from './wal-sync.js';
-export { OutcomeInDoubtError } from './in-doubt.js';
+export { OutcomeInDoubtError } from './failures.js';
 export type { CheckpointStats } from './checkpointer.js';

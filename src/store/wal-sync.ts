@@ -1,6 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
-import { OutcomeInDoubtError } from './in-doubt.js';
+import { OutcomeInDoubtError } from './failures.js';
 
 /**
  * Makes SQLite group commits durable without blocking the event loop.

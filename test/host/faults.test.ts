@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyLedger } from '../../src/ledger/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
@@ -81,5 +82,35 @@ describe.each(ENGINES)('host on %s: store failures', (engine) => {
     expect(t.pendingReversal).toBeUndefined();
     expect(await funds()).toBe(before - 100);
     expect((await verifyLedger(db)).ok).toBe(true);
+  });
+});
+
+describe('host on postgres: a lock held elsewhere', () => {
+  const platform = platformFor('postgres', { store: { lockTimeoutMs: 200 } });
+
+  it('turns into 96s once the lock timeout passes, not into a host that stops answering; the lock gone, sales go through', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    const card = p.card('6224242900000113');
+    expect((await t.sale(card, 1, '123456')).rc).toBe('00');
+    const before = await verifyLedger(p.platform.store.db);
+
+    // an operator's session (or a long migration) holds the issuer's card table
+    const holder = new pg.Client({ connectionString: p.db });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table cards in access exclusive mode');
+      const blocked = await t.sale(card, 300, '123456');
+      expect(blocked.rc).toBe('96');
+      expect(blocked.problem).toBeUndefined();
+      await holder.query('rollback');
+    } finally {
+      await holder.end();
+    }
+    expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
+    expect((await t.sale(card, 300, '123456')).rc).toBe('00');
   });
 });

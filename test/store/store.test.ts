@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACCOUNTS, balanceOf, ensureSystemAccounts, post, verifyLedger } from '../../src/ledger/index.js';
 import { deferInsert, GroupCommitter } from '../../src/store/group-commit.js';
-import { OutcomeInDoubtError, parseDbUrl } from '../../src/store/index.js';
+import { openStore, OutcomeInDoubtError, parseDbUrl } from '../../src/store/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
-import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
+import { ENGINES, freshPostgresSchema, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
 describe('--db URLs', () => {
   it('tells SQLite from PostgreSQL', () => {
@@ -148,6 +149,36 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(await balanceOf(s.db, ACCOUNTS.cardFunds)).toBe(expected);
     expect(await balanceOf(s.db, ACCOUNTS.feeIncome)).toBe(-expected / 2);
     expect((await verifyLedger(s.db)).ok).toBe(true);
+  });
+
+  it.runIf(engine === 'postgres')('a lock held elsewhere fails the whole group once its timeout passes, without running each unit again', async () => {
+    if (!(await postgresReachable())) return;
+    const schema = await freshPostgresSchema();
+    const s = await openStore(schema.url, { lockTimeoutMs: 200 });
+    const holder = new pg.Client({ connectionString: schema.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('lock table sequences in access exclusive mode');
+      let runs = 0;
+      const write = (name: string) =>
+        s.transact(async (trx) => {
+          runs++;
+          await trx.insertInto('sequences').values({ name, value: 1 }).execute();
+        });
+      const results = await Promise.allSettled(['a', 'b', 'c', 'd', 'e'].map(write));
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected']);
+      expect(((results[0] as PromiseRejectedResult).reason as { code?: string }).code).toBe('55P03');
+      // the group stopped at its first unit's lock wait, and no unit ran again alone behind the same lock
+      expect(runs).toBe(1);
+      await holder.query('rollback');
+      await write('f');
+      expect(await s.db.selectFrom('sequences').select('name').execute()).toEqual([{ name: 'f' }]);
+    } finally {
+      await holder.end();
+      await s.close();
+      await schema.drop();
+    }
   });
 
   it('reads bigint money back as numbers', async () => {

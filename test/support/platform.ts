@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoChipCard, demoInfo, type DemoInfo } from '../../src/demo/seed.js';
 import type { HostConfig } from '../../src/host/index.js';
-import { startPlatform, type Platform } from '../../src/platform/platform.js';
+import { startPlatform, type Platform, type PlatformOptions } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
 import { ChipCardSimulator, MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -23,7 +23,7 @@ export interface TestPlatform {
 }
 
 /** The whole platform on loopback with ephemeral ports: SQLite in a temp dir, or a fresh PostgreSQL schema. */
-export async function startTestPlatform(engine: Engine, options: { terminals?: number; config?: Partial<HostConfig>; dir?: string; log?: Logger } = {}): Promise<TestPlatform> {
+export async function startTestPlatform(engine: Engine, options: { terminals?: number; config?: Partial<HostConfig>; dir?: string; log?: Logger; store?: PlatformOptions['store'] } = {}): Promise<TestPlatform> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'posgate-'));
   const lmkFile = join(dir, 'lmk.key');
   writeFileSync(lmkFile, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
@@ -35,7 +35,7 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
     db = schema.url;
     dropSchema = schema.drop;
   }
-  const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}), ...(options.log ? { log: options.log } : {}) });
+  const platform = await startPlatform({ db, isoPort: 0, httpPort: 0, hostname: '127.0.0.1', demo: true, demoTerminals: options.terminals ?? 2, lmkFile, ...(options.config ? { config: options.config } : {}), ...(options.log ? { log: options.log } : {}), ...(options.store ? { store: options.store } : {}) });
   const info = await demoInfo(platform.store);
   const terminals: SoftTerminal[] = [];
   const byIndex = new Map<number, SoftTerminal>();
