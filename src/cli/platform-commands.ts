@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { demoInfo, DEMO_MID } from '../demo/seed.js';
+import { NodeLeaseError } from '../host/index.js';
 import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
 import { openStore, parseDbUrl, type Store } from '../store/index.js';
@@ -27,6 +28,7 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
     .option('--host <address>', 'address to listen on', '0.0.0.0')
     .option('--demo', 'seed the demo merchant, terminals, operators and test cards (demo keys!)')
     .option('--demo-terminals <n>', 'number of demo terminals', '2')
+    .option('--node-id <c>', 'this host among those on one PostgreSQL database: one character 0-9 or A-Z, part of every RRN', '0')
     .option('--lmk-file <path>', 'LMK key file (default: beside an SQLite database; PostgreSQL needs this or POSGATE_LMK)')
     .option('--tls-port <port>', 'also listen for terminals over TLS (1.2 or later) on this port, e.g. 8584')
     .option('--tls-cert <file>', 'server certificate chain (PEM) for --tls-port')
@@ -36,6 +38,7 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
       run(async () => {
         const terminals = Number(o.demoTerminals);
         if (!Number.isInteger(terminals) || terminals < 1 || terminals > 100_000) throw new UsageError('invalid_count', '--demo-terminals must be 1 to 100000');
+        if (!/^[0-9A-Z]$/.test(o.nodeId)) throw new UsageError('invalid_node_id', '--node-id is one character 0-9 or A-Z');
         const log = pino({ level: o.logLevel, base: { service: 'posgate' } });
         let tls: { port: number; cert: Buffer; key: Buffer } | undefined;
         if (o.tlsPort !== undefined) {
@@ -47,7 +50,16 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
             throw new UsageError('tls_files', `cannot read the TLS certificate or key: ${(err as Error).message}`);
           }
         }
+        let stop: (() => Promise<void>) | undefined;
         const platform = await startPlatform({
+          config: { nodeId: o.nodeId },
+          // Another host holds this one's lease now: two hosts under one lease would hand out the
+          // same RRNs, so this one stops.
+          onLeaseLost: (message) => {
+            log.fatal(`${message}: stopping`);
+            process.exitCode = 1;
+            void stop?.();
+          },
           db: o.db,
           isoPort: port(o.isoPort, '--iso-port'),
           httpPort: port(o.httpPort, '--http-port'),
@@ -57,7 +69,11 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
           ...(o.lmkFile ? { lmkFile: o.lmkFile } : {}),
           ...(tls ? { tls } : {}),
           log,
+        }).catch((err: unknown) => {
+          if (err instanceof NodeLeaseError) throw new UsageError('node_in_use', err.message);
+          throw err;
         });
+        stop = () => platform.close();
         const shown = o.host === '0.0.0.0' ? 'localhost' : o.host;
         const lines = [
           `posgate ${packageVersion()} — POS acquiring host`,

@@ -6,3 +6,4 @@ export { createHostMetrics, type HostMetrics } from './metrics.js';
 export { RC } from './catalogue.js';
 export { qpsParameters } from './management.js';
 export type { LinkInfo } from './context.js';
+export { claimNodeLease, LEASE_STALE_MS, NodeLeaseError, type NodeLease } from './node-lease.js';

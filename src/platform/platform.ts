@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 import { buildApi } from '../api/app.js';
 import { seedDemo, type SeedResult } from '../demo/seed.js';
-import { AcquiringHost, createHostMetrics, listenIso, type HostConfig, type IsoListener } from '../host/index.js';
+import { AcquiringHost, claimNodeLease, createHostMetrics, DEFAULT_HOST_CONFIG, listenIso, type HostConfig, type IsoListener, type NodeLease } from '../host/index.js';
 import { loadLmk, SoftwareHsm, type Hsm } from '../hsm/index.js';
 import { IssuerSimulator } from '../issuer/index.js';
 import { ensureSystemAccounts } from '../ledger/index.js';
@@ -24,6 +24,8 @@ export interface PlatformOptions {
   readonly log?: Logger;
   readonly config?: Partial<HostConfig>;
   readonly store?: Omit<StoreOptions, 'migrate'>;
+  /** another host took this one's lease (see claimNodeLease); default: an error in the log */
+  readonly onLeaseLost?: (message: string) => void;
 }
 
 export interface Platform {
@@ -50,7 +52,10 @@ export function packageVersion(): string {
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? pino({ level: 'silent' });
   const store = await openStore(options.db, options.store ?? {});
+  let lease: NodeLease | undefined;
   try {
+    // before anything is written: a second host on the same data stops here
+    lease = await claimNodeLease(store, options.config?.nodeId ?? DEFAULT_HOST_CONFIG.nodeId, options.onLeaseLost ?? ((message) => log.error(message)));
     const lmkFile = options.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
     const lmk = loadLmk({ ...(lmkFile ? { file: lmkFile } : {}), create: store.engine === 'sqlite' && options.lmkFile === undefined });
     const hsm = new SoftwareHsm(lmk);
@@ -82,10 +87,12 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         await iso.close();
         await isoTls?.close();
         await api.close();
+        await lease?.release();
         await store.close();
       },
     };
   } catch (err) {
+    await lease?.release().catch(() => undefined);
     await store.close();
     throw err;
   }

@@ -219,6 +219,16 @@ export interface SystemKeysTable {
   created_at: number;
 }
 
+export interface HostLeasesTable {
+  /** `*` for an SQLite database (one host), else the RRN node id */
+  node: string;
+  holder: string;
+  hostname: string;
+  pid: number;
+  started_at: number;
+  renewed_at: number;
+}
+
 export interface Database {
   merchants: MerchantsTable;
   terminals: TerminalsTable;
@@ -236,4 +246,5 @@ export interface Database {
   audit_events: AuditEventsTable;
   sequences: SequencesTable;
   system_keys: SystemKeysTable;
+  host_leases: HostLeasesTable;
 }

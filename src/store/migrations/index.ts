@@ -7,6 +7,7 @@ import { partialQpsIndex } from './0004_partial_qps_index.js';
 import { cardCvk } from './0005_card_cvk.js';
 import { cardImkAc } from './0006_card_imk_ac.js';
 import { cardLastAtc } from './0007_card_last_atc.js';
+import { hostLeases } from './0008_host_leases.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -18,6 +19,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0005_card_cvk': cardCvk,
     '0006_card_imk_ac': cardImkAc,
     '0007_card_last_atc': cardLastAtc,
+    '0008_host_leases': hostLeases,
   };
   return { getMigrations: async () => migrations };
 }
