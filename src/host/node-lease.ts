@@ -41,6 +41,7 @@ function alive(pid: number): boolean {
  */
 export async function claimNodeLease(store: Store, nodeId: string, onLost: (message: string) => void, options: { renewMs?: number } = {}): Promise<NodeLease> {
   const node = store.engine === 'sqlite' ? '*' : nodeId;
+  const what = node === '*' ? 'this database' : `RRN node id ${node} on this database`;
   const me = { holder: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, hostname: hostname(), pid: process.pid };
   const now = Date.now();
   await store.db.transaction().execute(async (trx) => {
@@ -50,7 +51,6 @@ export async function claimNodeLease(store: Store, nodeId: string, onLost: (mess
     if (held) {
       const gone = (held.hostname === me.hostname && !alive(held.pid)) || now - held.renewed_at > LEASE_STALE_MS;
       if (!gone) {
-        const what = store.engine === 'sqlite' ? 'this database' : `RRN node id ${node} on this database`;
         throw new NodeLeaseError(
           `${what} is served by another posgate host (${held.hostname}, pid ${held.pid}, renewed ${Math.round((now - held.renewed_at) / 1000)} s ago)` +
             (store.engine === 'sqlite' ? ': stop it first' : ': stop it, or give this host another --node-id'),
@@ -62,14 +62,14 @@ export async function claimNodeLease(store: Store, nodeId: string, onLost: (mess
     }
   }).catch((err: unknown) => {
     // two hosts starting at the same moment: the other one's insert came first
-    if (!(err instanceof NodeLeaseError) && /unique|duplicate key/i.test(String((err as Error).message))) throw new NodeLeaseError(`another posgate host claimed ${node === '*' ? 'this database' : `RRN node id ${node}`} at the same moment`);
+    if (!(err instanceof NodeLeaseError) && /unique|duplicate key/i.test(String((err as Error).message))) throw new NodeLeaseError(`another posgate host claimed ${what} at the same moment`);
     throw err;
   });
 
   let released = false;
   const renew = async () => {
     const r = await store.transact((trx) => trx.updateTable('host_leases').set({ renewed_at: Date.now() }).where('node', '=', node).where('holder', '=', me.holder).executeTakeFirst());
-    if (!released && Number(r.numUpdatedRows) === 0) onLost(`the lease on ${node === '*' ? 'this database' : `RRN node id ${node}`} was taken over by another host`);
+    if (!released && Number(r.numUpdatedRows) === 0) onLost(`the lease on ${what} was taken over by another host`);
   };
   const timer = setInterval(() => void renew().catch(() => undefined), options.renewMs ?? RENEW_MS);
   timer.unref();

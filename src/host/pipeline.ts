@@ -90,7 +90,7 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
   const macedDecline = (rc: string) => answer({ fields: { ...echoFields(req, true), ...timeFields(now, merchant), 37: deps.rrn.next(now), 32: deps.config.acquirerId, 39: rc }, mac: macVerified }, entry.kind);
 
   try {
-    return await afterMacCheck(base, entry, tpdu, header, answer, macedDecline);
+    return await afterMacCheck(base, answer, macedDecline);
   } catch (err) {
     // After the commit the outcome stands (the host sends nothing); before it, §7 "any": 96, and
     // MACed by the response MAC rule when the request's MAC verified. Should the MAC itself fail
@@ -109,13 +109,10 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
 /** Steps 7–18 of a request whose terminal, merchant, function and MAC have passed. */
 async function afterMacCheck(
   base: Omit<Ctx, 'card'>,
-  entry: CatalogueEntry,
-  tpdu: Tpdu,
-  header: CupHeader,
   answer: (reply: Reply, kind: string, current?: Terminal, currentMerchant?: Merchant) => Promise<FrameOutcome>,
   macedDecline: (rc: string) => Promise<FrameOutcome>,
 ): Promise<FrameOutcome> {
-  const { deps, req, terminal, merchant } = base;
+  const { deps, req, entry, terminal, merchant } = base;
   if (isFinancialMti(req.mti) || req.mti === '0400') {
     // Step 7: format (the track is deciphered first).
     if (formatError(req, entry.kind)) return macedDecline(RC.formatError);

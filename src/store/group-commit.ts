@@ -326,13 +326,19 @@ export class GroupCommitter {
         continue;
       }
       // Something failed: run each unit alone, so only the failing one fails.
+      let unavailable: unknown;
       for (const unit of batch) {
+        if (unavailable !== undefined) {
+          unit.reject(unavailable); // the database stopped serving meanwhile: no use waiting again
+          continue;
+        }
         for (let attempt = 1; ; attempt++) {
           try {
             await this.settle([unit], await this.attempt([unit]));
             break;
           } catch (error) {
             if (attempt < 3 && this.retryable(error) && !(error instanceof OutcomeInDoubtError)) continue;
+            if (storeUnavailable(error)) unavailable = error;
             unit.reject(error);
             break;
           }
