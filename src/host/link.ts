@@ -11,15 +11,30 @@ import { FRAME_LENGTH_MIN } from '../iso8583/index.js';
  */
 export interface IsoListener {
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Stops taking connections and frames, lets every frame already received be answered (for at most
+   * `graceMs`, default 5 s), then closes every connection: a restart leaves no terminal without the
+   * answer to a request the host had taken in.
+   */
+  close(graceMs?: number): Promise<void>;
   connections(): number;
 }
+
+const CLOSE_GRACE_MS = 5_000;
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 export async function listenIso(host: AcquiringHost, options: { port: number; hostname?: string; tls?: TlsOptions }): Promise<IsoListener> {
   const { config, log, metrics } = host.deps;
   const sockets = new Set<Socket>();
+  // frames taken in and not yet answered, over every connection; `drained` hears when none are left
+  let inFlight = 0;
+  let draining = false;
+  let drained: (() => void) | undefined;
+  const frameDone = () => {
+    inFlight--;
+    if (inFlight === 0) drained?.();
+  };
   const onConnection = (socket: Socket, tls: boolean) => {
     sockets.add(socket);
     metrics.connections.inc();
@@ -29,6 +44,8 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     let buffer: Buffer = Buffer.alloc(0);
     const queue: Buffer[] = [];
     let busy = false;
+    /** whether queue[0] is in the host's hands right now */
+    let handling = false;
     let closed = false;
     let frameTimer: NodeJS.Timeout | undefined;
     // One idle timer per connection, pushed back (refresh) on every chunk rather than replaced.
@@ -49,11 +66,14 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
       busy = true;
       while (queue.length > 0 && !closed) {
         const frame = queue[0]!;
+        handling = true;
         const outcome = await host.handle(frame, link).catch((err: unknown) => {
           log.error({ err: String(err) }, 'frame handler failed');
           return { close: 'handler_failure' } as const;
         });
+        handling = false;
         queue.shift();
+        frameDone();
         if ('close' in outcome) {
           close(outcome.close);
           break;
@@ -69,6 +89,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     };
 
     socket.on('data', (chunk: Buffer) => {
+      if (draining) return; // the listener is closing: nothing new is taken in
       idleTimer.refresh();
       buffer = buffer.length === 0 ? chunk : Buffer.concat([buffer, chunk]);
       while (buffer.length >= 2 && !closed) {
@@ -81,6 +102,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
         frameTimer = undefined;
         if (queue.length >= config.connectionQueuedMax) return close('too_many_queued_frames');
         queue.push(frame);
+        inFlight++;
         void pump();
       }
       if (buffer.length > 0 && frameTimer === undefined) {
@@ -90,6 +112,11 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     });
     socket.on('error', (err) => log.debug({ remote, err: err.message }, 'terminal connection error'));
     socket.on('close', () => {
+      // frames that will not be processed now (the pump stops at `closed`) no longer count; the
+      // one in the host's hands counts until its outcome is in
+      const kept = handling ? 1 : 0;
+      for (let i = kept; i < queue.length; i++) frameDone();
+      queue.length = Math.min(queue.length, kept);
       closed = true;
       clearTimeout(frameTimer);
       clearTimeout(idleTimer);
@@ -109,10 +136,21 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
   return {
     port,
     connections: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: async (graceMs = CLOSE_GRACE_MS) => {
+      draining = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.pause();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs);
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      for (const s of sockets) s.destroy();
+      await stopped;
+    },
   };
 }

@@ -3,8 +3,8 @@ import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyLedger } from '../../src/ledger/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
-import { platformFor } from '../support/platform.js';
-import { ENGINES } from '../support/stores.js';
+import { platformFor, startTestPlatform } from '../support/platform.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
 
 /**
  * Protocol §7, "any" row: an internal failure before the commit is answered 96 with nothing
@@ -112,5 +112,44 @@ describe('host on postgres: a lock held elsewhere', () => {
     }
     expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
     expect((await t.sale(card, 300, '123456')).rc).toBe('00');
+  });
+});
+
+describe('host on postgres: stopping with requests in flight', () => {
+  it('answers the sale it had taken in before it closes, and takes in nothing new meanwhile', async () => {
+    if (!(await postgresReachable())) return;
+    const p = await startTestPlatform('postgres');
+    try {
+      const [t, other] = [p.terminal(0), p.terminal(1, { responseTimeoutMs: 2_000 })];
+      await t.signIn();
+      await other.signIn();
+      const card = p.card('6224242900000113');
+      // first sales, so that the parameter downloads the host asks for are done
+      expect((await t.sale(card, 1, '123456')).rc).toBe('00');
+      expect((await other.sale(card, 1, '123456')).rc).toBe('00');
+      const before = await verifyLedger(p.platform.store.db);
+
+      // the sale waits on a lock, so that it is still in flight when the host is told to stop
+      const holder = new pg.Client({ connectionString: p.db });
+      await holder.connect();
+      await holder.query('begin');
+      await holder.query('lock table cards in access exclusive mode');
+      const inFlight = t.sale(card, 500, '123456');
+      await new Promise((r) => setTimeout(r, 150));
+      const closing = p.platform.iso.close();
+      const late = other.sale(card, 700, '123456');
+      await new Promise((r) => setTimeout(r, 150));
+      await holder.query('rollback');
+      await holder.end();
+
+      expect((await inFlight).rc).toBe('00');
+      await closing;
+      expect((await late).rc).toBe(''); // never taken in: no answer, and nothing charged
+      const after = await verifyLedger(p.platform.store.db);
+      expect(after.ok).toBe(true);
+      expect(after.postings).toBe(before.postings + 1);
+    } finally {
+      await p.close();
+    }
   });
 });
