@@ -8,6 +8,8 @@ export interface ApiOptions {
   readonly metrics: HostMetrics;
   readonly isoConnections: () => number;
   readonly version: string;
+  /** the host is stopping: load balancers should send terminals elsewhere */
+  readonly stopping?: () => boolean;
 }
 
 /** The HTTP side. Today: health and Prometheus metrics; the merchant API plugs in here by domain. */
@@ -15,6 +17,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
   app.get('/healthz', async (_req, reply) => {
     if (options.store.failure()) return reply.code(503).send({ status: 'unavailable', db: options.store.engine, reason: 'storage_failed' });
+    if (options.stopping?.()) return reply.code(503).send({ status: 'stopping', db: options.store.engine });
     try {
       await sql`select 1`.execute(options.store.db);
       return { status: 'ok', version: options.version, db: options.store.engine, iso_connections: options.isoConnections() };

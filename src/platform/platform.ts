@@ -37,6 +37,7 @@ export interface Platform {
   readonly isoTls?: IsoListener;
   readonly httpPort: number;
   readonly seeded?: SeedResult;
+  /** stops gracefully (see IsoListener.close); calling it again waits for the same stop */
   close(): Promise<void>;
 }
 
@@ -69,7 +70,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const isoTls = options.tls
       ? await listenIso(host, { port: options.tls.port, ...(options.hostname ? { hostname: options.hostname } : {}), tls: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' } })
       : undefined;
-    const api = buildApi({ store, metrics, isoConnections: () => iso.connections() + (isoTls?.connections() ?? 0), version: packageVersion() });
+    let stopping = false;
+    let closed: Promise<void> | undefined;
+    const api = buildApi({ store, metrics, stopping: () => stopping, isoConnections: () => iso.connections() + (isoTls?.connections() ?? 0), version: packageVersion() });
     await api.listen({ port: options.httpPort, host: options.hostname ?? '0.0.0.0' });
     const address = api.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : options.httpPort;
@@ -83,13 +86,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       ...(isoTls ? { isoTls } : {}),
       httpPort,
       ...(seeded ? { seeded } : {}),
-      close: async () => {
-        await iso.close();
-        await isoTls?.close();
-        await api.close();
-        await lease?.release();
-        await store.close();
-      },
+      close: () =>
+        (closed ??= (async () => {
+          stopping = true; // /healthz says so while the listeners answer what they have taken in
+          await Promise.all([iso.close(), isoTls?.close()]);
+          await api.close();
+          await lease?.release();
+          await store.close();
+        })()),
     };
   } catch (err) {
     await lease?.release().catch(() => undefined);

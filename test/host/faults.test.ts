@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyLedger } from '../../src/ledger/index.js';
+import { openStore } from '../../src/store/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
 import { platformFor, startTestPlatform } from '../support/platform.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
@@ -136,8 +137,12 @@ describe('host on postgres: stopping with requests in flight', () => {
       await holder.query('lock table cards in access exclusive mode');
       const inFlight = t.sale(card, 500, '123456');
       await new Promise((r) => setTimeout(r, 150));
-      const closing = p.platform.iso.close();
+      const closing = p.platform.close();
       const late = other.sale(card, 700, '123456');
+      // load balancers hear that this host is stopping
+      const health = await fetch(`http://127.0.0.1:${p.platform.httpPort}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'stopping' });
       await new Promise((r) => setTimeout(r, 150));
       await holder.query('rollback');
       await holder.end();
@@ -145,9 +150,14 @@ describe('host on postgres: stopping with requests in flight', () => {
       expect((await inFlight).rc).toBe('00');
       await closing;
       expect((await late).rc).toBe(''); // never taken in: no answer, and nothing charged
-      const after = await verifyLedger(p.platform.store.db);
-      expect(after.ok).toBe(true);
-      expect(after.postings).toBe(before.postings + 1);
+      const reopened = await openStore(p.db);
+      try {
+        const after = await verifyLedger(reopened.db);
+        expect(after.ok).toBe(true);
+        expect(after.postings).toBe(before.postings + 1);
+      } finally {
+        await reopened.close();
+      }
     } finally {
       await p.close();
     }
