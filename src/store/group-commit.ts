@@ -198,12 +198,14 @@ async function flushAllAtOnce(trx: Transaction<Database>, scope: Scope): Promise
   if (Number(result.rows[0]?.updated ?? 0) !== changes.length) throw new Error(`balances of ${changes.length} accounts to change, ${result.rows[0]?.updated ?? 0} found`);
 }
 
+const ADD_TO_BALANCE = prepared((db) => db.updateTable('accounts').set({ balance_fen: sql`balance_fen + ${param(0)}` }).where('id', '=', param(1)));
+
 async function flushBalances(trx: Transaction<Database>, scope: Scope): Promise<void> {
   for (const account of [...scope.committed.keys()].sort()) {
     const amount = scope.committed.get(account)!;
     if (amount === 0) continue;
-    const r = await trx.updateTable('accounts').set({ balance_fen: sql`balance_fen + ${amount}` }).where('id', '=', account).executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new Error(`no account ${account}`);
+    const r = await ADD_TO_BALANCE.execute(trx, [amount, account]);
+    if (Number(r.numAffectedRows) !== 1) throw new Error(`no account ${account}`);
   }
 }
 
