@@ -5,6 +5,8 @@ import type { Store } from '../store/index.js';
 /** A lease not renewed for this long belongs to a host that is gone (it renews every third of it). */
 export const LEASE_STALE_MS = 30_000;
 const RENEW_MS = LEASE_STALE_MS / 3;
+/** this run of this process: a holder with this machine's name and this pid but another run is an earlier run */
+const THIS_RUN = randomBytes(6).toString('hex');
 
 export class NodeLeaseError extends Error {
   readonly code = 'node_in_use';
@@ -34,7 +36,8 @@ function alive(pid: number): boolean {
 /**
  * Claims the right to serve `store` as RRN node `nodeId`: on SQLite the whole database (one writer,
  * one host), on PostgreSQL the node id (several hosts, each with its own). The lease is taken over
- * when its holder is gone — a process of this machine that no longer runs, or a lease not renewed
+ * when its holder is gone — a process of this machine that no longer runs (or that had this
+ * process's pid: an earlier run of it, as a container's pid 1 restarted), or a lease not renewed
  * for LEASE_STALE_MS (a host on another machine) — and otherwise refused with NodeLeaseError. It
  * is renewed in the background; `onLost` is called if another host took it meanwhile (this one
  * then stalled past LEASE_STALE_MS), since two hosts under one lease would hand out the same RRNs.
@@ -42,14 +45,17 @@ function alive(pid: number): boolean {
 export async function claimNodeLease(store: Store, nodeId: string, onLost: (message: string) => void, options: { renewMs?: number } = {}): Promise<NodeLease> {
   const node = store.engine === 'sqlite' ? '*' : nodeId;
   const what = node === '*' ? 'this database' : `RRN node id ${node} on this database`;
-  const me = { holder: `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`, hostname: hostname(), pid: process.pid };
+  const me = { holder: `${hostname()}:${process.pid}:${THIS_RUN}`, hostname: hostname(), pid: process.pid };
   const now = Date.now();
   await store.db.transaction().execute(async (trx) => {
     let query = trx.selectFrom('host_leases').selectAll().where('node', '=', node);
     if (store.engine === 'postgres') query = query.forUpdate();
     const held = await query.executeTakeFirst();
     if (held) {
-      const gone = (held.hostname === me.hostname && !alive(held.pid)) || now - held.renewed_at > LEASE_STALE_MS;
+      // A holder of this machine is gone when its process is; one with this process's own pid but
+      // another run is an earlier run of it (a container's pid 1, restarted).
+      const earlierRun = held.pid === process.pid && held.holder !== me.holder;
+      const gone = (held.hostname === me.hostname && (earlierRun || !alive(held.pid))) || now - held.renewed_at > LEASE_STALE_MS;
       if (!gone) {
         throw new NodeLeaseError(
           `${what} is served by another posgate host (${held.hostname}, pid ${held.pid}, renewed ${Math.round((now - held.renewed_at) / 1000)} s ago)` +

@@ -55,6 +55,9 @@ describe.each(ENGINES)('host leases on %s', (engine) => {
       // a host of this machine whose process is gone (it crashed): taken over at once
       await lease({ hostname: hostname(), pid: deadPid(), renewed_at: Date.now() });
       await (await claim()).release();
+      // an earlier run with this very pid (a container's pid 1, restarted): taken over at once too
+      await lease({ hostname: hostname(), pid: process.pid, renewed_at: Date.now() });
+      await (await claim()).release();
       // a host elsewhere, renewing: refused; silent for longer than LEASE_STALE_MS: taken over
       await lease({ hostname: 'till-3.example', pid: 4242, renewed_at: Date.now() });
       await expect(claim()).rejects.toThrow(/till-3\.example, pid 4242/);
