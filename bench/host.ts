@@ -6,14 +6,14 @@
  * that says what a change to the host costs or saves, whatever else the machine was doing. Terminals: BENCH_TERMINALS (64),
  * seconds: BENCH_SECONDS (10). PostgreSQL: POSGATE_BENCH_PG_URL (postgres://postgres@127.0.0.1:5432/test).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { runLoad, spawnHost, type LoadReport } from '../src/loadgen/index.js';
+import { runLoad, runLoadMeasuringHost, spawnHost, type LoadReport, type MeasuredLoadReport } from '../src/loadgen/index.js';
 
 const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -37,65 +37,17 @@ async function nullHost(): Promise<LoadReport> {
   }
 }
 
-/** CPU time of the host process (all its threads) and of its main (JavaScript) thread, in µs; Linux /proc only. */
-function hostCpu(pid: number): { all: number; main: number } | undefined {
-  const ticks = (path: string) => {
-    // utime and stime are fields 14 and 15; the command name (field 2) may hold spaces, so count from its ')'
-    const fields = readFileSync(path, 'utf8').replace(/^.*\) /s, '').split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  };
-  try {
-    return { all: (ticks(`/proc/${pid}/stat`) * 1e6) / clockTicks, main: (ticks(`/proc/${pid}/task/${pid}/stat`) * 1e6) / clockTicks };
-  } catch {
-    return undefined;
-  }
-}
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** Units of work the host has committed (its /metrics). */
-async function unitsCommitted(httpPort: number): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  return Number(/^posgate_store_units_total (\d+)/m.exec(text)?.[1] ?? NaN);
-}
-
-interface HostReport extends LoadReport {
-  /** the host's CPU per committed unit over the measured window, µs (all threads, and the main thread) */
-  readonly cpuPerSaleUs?: { all: number; main: number };
-}
-
-async function realHost(db: string, extra: string[] = []): Promise<HostReport> {
+async function realHost(db: string, extra: string[] = []): Promise<MeasuredLoadReport> {
   const host = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', db, ...extra]);
-  const pid = host.child.pid!;
   try {
-    // CPU and committed units are sampled at the first progress report of the measured window and after it.
-    let start: Promise<{ cpu: ReturnType<typeof hostCpu>; units: number }> | undefined;
-    const report = await runLoad({
-      host: '127.0.0.1',
-      port: host.isoPort,
-      terminals,
-      durationMs: seconds * 1000,
-      onProgress: (p) => {
-        if (p.elapsedMs > 0) start ??= unitsCommitted(host.httpPort).then((units) => ({ cpu: hostCpu(pid), units }));
-      },
-    });
-    const [before, units] = await Promise.all([start, unitsCommitted(host.httpPort)]);
-    const after = hostCpu(pid);
-    if (!before?.cpu || !after || !(units > before.units)) return report;
-    const n = units - before.units;
-    return { ...report, cpuPerSaleUs: { all: (after.all - before.cpu.all) / n, main: (after.main - before.cpu.main) / n } };
+    return await runLoadMeasuringHost(host, { terminals, durationMs: seconds * 1000 });
   } finally {
     await host.stop();
   }
 }
 
-function cpuLine(r: HostReport): string {
-  return r.cpuPerSaleUs ? `${''.padEnd(40)} host CPU per sale ${r.cpuPerSaleUs.all.toFixed(0)} µs, of which the main thread ${r.cpuPerSaleUs.main.toFixed(0)} µs` : '';
+function cpuLine(r: MeasuredLoadReport): string {
+  return r.hostCpuPerSaleUs ? `${''.padEnd(40)} host CPU per sale ${r.hostCpuPerSaleUs.all.toFixed(0)} µs, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs` : '';
 }
 
 console.log(`posgate host benchmark: ${terminals} terminals on long-lived connections, PIN sales with MAC, ${seconds} s each, 2-core machine shared by host and load generator`);
@@ -106,7 +58,7 @@ const sqlite = await realHost(`sqlite:${join(dir, 'bench.db')}`);
 console.log(line('posgate on SQLite (WAL, fsync per reply)', sqlite, reference));
 console.log(cpuLine(sqlite));
 
-let pgReport: HostReport | undefined;
+let pgReport: MeasuredLoadReport | undefined;
 const schema = `bench_${randomBytes(4).toString('hex')}`;
 try {
   const admin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });

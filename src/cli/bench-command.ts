@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { LoadError, runLoad, spawnHost, type LoadReport } from '../loadgen/index.js';
+import { LoadError, runLoad, runLoadMeasuringHost, spawnHost, type LoadProgress, type MeasuredLoadReport, type SpawnedHost } from '../loadgen/index.js';
 import { emit, UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -13,12 +13,13 @@ function bar(fraction: number, width = 24): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-export function reportLines(r: LoadReport, where: string): string[] {
+export function reportLines(r: MeasuredLoadReport, where: string): string[] {
   const errors = Object.entries(r.errors);
   return [
     `posgate bench: ${r.terminals} terminals, ${(r.durationMs / 1000).toFixed(0)} s of PIN sales with MAC against ${where}`,
     `  throughput   ${Math.round(r.perSecond).toLocaleString('en-US')} approved sales/s (${r.approved.toLocaleString('en-US')} of ${r.requests.toLocaleString('en-US')} requests)`,
     `  latency      p50 ${r.latencyMs.p50.toFixed(2)} ms   p95 ${r.latencyMs.p95.toFixed(2)} ms   p99 ${r.latencyMs.p99.toFixed(2)} ms   max ${r.latencyMs.max.toFixed(1)} ms`,
+    ...(r.hostCpuPerSaleUs ? [`  host CPU     ${r.hostCpuPerSaleUs.all.toFixed(0)} µs per sale, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs`] : []),
     `  errors       ${errors.length === 0 ? 'none' : errors.map(([k, v]) => `${k}: ${v}`).join(', ')}`,
   ];
 }
@@ -40,6 +41,7 @@ export function benchCommand(io: Io, run: Run): Command {
         let host = '127.0.0.1';
         let port: number;
         let stop: (() => Promise<unknown>) | undefined;
+        let started: SpawnedHost | undefined;
         let where: string;
         if (o.target) {
           const m = /^(.+):(\d+)$/.exec(o.target);
@@ -59,20 +61,21 @@ export function benchCommand(io: Io, run: Run): Command {
           }
           io.err(`starting posgate serve --demo --demo-terminals ${terminals} --db ${db.replace(/:\/\/[^@]*@/, '://***@')}`);
           const spawned = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', db, ...extra]);
+          started = spawned;
           port = spawned.isoPort;
           stop = () => spawned.stop();
           where = `a host on ${db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'} (child process)`;
         }
         try {
-          const report = await runLoad({
-            host,
-            port,
+          const load = {
             terminals,
             durationMs: seconds * 1000,
-            onProgress: o.json
-              ? undefined
-              : (p) => process.stderr.write(`\r${bar(p.elapsedMs / (seconds * 1000))} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}/${seconds} s  ${Math.round(p.perSecond).toLocaleString('en-US').padStart(7)} sales/s  errors ${p.errors}   `),
-          });
+            ...(o.json
+              ? {}
+              : { onProgress: (p: LoadProgress) => process.stderr.write(`\r${bar(p.elapsedMs / (seconds * 1000))} ${(p.elapsedMs / 1000).toFixed(0).padStart(3)}/${seconds} s  ${Math.round(p.perSecond).toLocaleString('en-US').padStart(7)} sales/s  errors ${p.errors}   `) }),
+          };
+          // a host this command started is also measured: its CPU per sale
+          const report: MeasuredLoadReport = started ? await runLoadMeasuringHost(started, load) : await runLoad({ host, port, ...load });
           if (!o.json) process.stderr.write('\n');
           emit(io, o.json, report, () => reportLines(report, where));
         } catch (err) {

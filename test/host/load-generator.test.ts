@@ -83,4 +83,14 @@ describe('the load generator', () => {
     expect(r.stderr).toMatch(/\[#+\.*\] +\d\/2 s +[\d,]+ sales\/s +errors 0/);
     expect(r.stdout).toMatch(/throughput/);
   });
+
+  it('posgate bench with a host of its own also gives that host\'s CPU per sale', async () => {
+    const r = await posgateBinaryAsync(['bench', '--terminals', '2', '--duration', '2', '--json']);
+    expect(r.code).toBe(0);
+    const report = r.json<{ approved: number; hostCpuPerSaleUs?: { all: number; main: number } }>();
+    expect(report.approved).toBeGreaterThan(0);
+    if (process.platform !== 'linux') return; // read from /proc
+    expect(report.hostCpuPerSaleUs!.main).toBeGreaterThan(0);
+    expect(report.hostCpuPerSaleUs!.all).toBeGreaterThanOrEqual(report.hostCpuPerSaleUs!.main);
+  }, 60_000);
 });

@@ -1,0 +1,66 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { runLoad, type LoadOptions, type LoadReport } from './load-generator.js';
+import type { SpawnedHost } from './spawn-host.js';
+
+/** CPU time per sale of a host process, µs: all its threads, and its main (JavaScript) thread. */
+export interface HostCpu {
+  readonly all: number;
+  readonly main: number;
+}
+
+export type MeasuredLoadReport = LoadReport & { readonly hostCpuPerSaleUs?: HostCpu };
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time used so far by process `pid` (all threads) and by its main thread, µs; Linux /proc only. */
+function cpuUsed(pid: number): HostCpu | undefined {
+  const ticks = (path: string) => {
+    // utime and stime are fields 14 and 15; the command name (field 2) may hold spaces, so count from its ')'
+    const fields = readFileSync(path, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  try {
+    return { all: (ticks(`/proc/${pid}/stat`) * 1e6) / clockTicks, main: (ticks(`/proc/${pid}/task/${pid}/stat`) * 1e6) / clockTicks };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Units of work the host has committed, from its /metrics. */
+async function unitsCommitted(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  return Number(/^posgate_store_units_total (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+/**
+ * runLoad against a host this process started, reporting beside the load's figures the host's CPU
+ * per committed sale over the measured window (sampled at its first progress report and at its
+ * end): the figure that says what a change to the host costs or saves, whatever else the machine
+ * was doing, where throughput on a shared machine moves by ±10 % from run to run.
+ */
+export async function runLoadMeasuringHost(host: SpawnedHost, options: Omit<LoadOptions, 'host' | 'port'>): Promise<MeasuredLoadReport> {
+  const pid = host.child.pid;
+  let start: Promise<{ cpu: HostCpu | undefined; units: number }> | undefined;
+  const report = await runLoad({
+    ...options,
+    host: '127.0.0.1',
+    port: host.isoPort,
+    onProgress: (p) => {
+      if (p.elapsedMs > 0 && pid !== undefined) start ??= unitsCommitted(host.httpPort).then((units) => ({ cpu: cpuUsed(pid), units }));
+      options.onProgress?.(p);
+    },
+  });
+  if (pid === undefined) return report;
+  const [before, units] = await Promise.all([start, unitsCommitted(host.httpPort).catch(() => NaN)]);
+  const after = cpuUsed(pid);
+  if (!before?.cpu || !after || !(units > before.units)) return report;
+  const n = units - before.units;
+  return { ...report, hostCpuPerSaleUs: { all: (after.all - before.cpu.all) / n, main: (after.main - before.cpu.main) / n } };
+}
