@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { verifyLedger } from '../../src/ledger/index.js';
 import { openStore } from '../../src/store/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
 import { platformFor, startTestPlatform } from '../support/platform.js';
-import { ENGINES, postgresReachable } from '../support/stores.js';
+import { ENGINES, holdTableLock, postgresReachable } from '../support/stores.js';
 
 /**
  * Protocol §7, "any" row: an internal failure before the commit is answered 96 with nothing
@@ -99,17 +98,13 @@ describe('host on postgres: a lock held elsewhere', () => {
     const before = await verifyLedger(p.platform.store.db);
 
     // an operator's session (or a long migration) holds the issuer's card table
-    const holder = new pg.Client({ connectionString: p.db });
-    await holder.connect();
+    const lock = await holdTableLock(p.db, 'cards');
     try {
-      await holder.query('begin');
-      await holder.query('lock table cards in access exclusive mode');
       const blocked = await t.sale(card, 300, '123456');
       expect(blocked.rc).toBe('96');
       expect(blocked.problem).toBeUndefined();
-      await holder.query('rollback');
     } finally {
-      await holder.end();
+      await lock.release();
     }
     expect((await verifyLedger(p.platform.store.db)).totals).toEqual(before.totals);
     expect((await t.sale(card, 300, '123456')).rc).toBe('00');
@@ -131,10 +126,7 @@ describe('host on postgres: stopping with requests in flight', () => {
       const before = await verifyLedger(p.platform.store.db);
 
       // the sale waits on a lock, so that it is still in flight when the host is told to stop
-      const holder = new pg.Client({ connectionString: p.db });
-      await holder.connect();
-      await holder.query('begin');
-      await holder.query('lock table cards in access exclusive mode');
+      const lock = await holdTableLock(p.db, 'cards');
       const inFlight = t.sale(card, 500, '123456');
       await new Promise((r) => setTimeout(r, 150));
       const closing = p.platform.close();
@@ -144,8 +136,7 @@ describe('host on postgres: stopping with requests in flight', () => {
       expect(health.status).toBe(503);
       expect(await health.json()).toMatchObject({ status: 'stopping' });
       await new Promise((r) => setTimeout(r, 150));
-      await holder.query('rollback');
-      await holder.end();
+      await lock.release();
 
       expect((await inFlight).rc).toBe('00');
       await closing;

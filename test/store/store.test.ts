@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ACCOUNTS, balanceOf, ensureSystemAccounts, post, verifyLedger } from '../../src/ledger/index.js';
 import { deferInsert, GroupCommitter } from '../../src/store/group-commit.js';
 import { openStore, OutcomeInDoubtError, parseDbUrl } from '../../src/store/index.js';
 import { loseNextCommitAcknowledgement } from '../support/commit-faults.js';
-import { ENGINES, freshPostgresSchema, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
+import { ENGINES, freshPostgresSchema, holdTableLock, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
 describe('--db URLs', () => {
   it('tells SQLite from PostgreSQL', () => {
@@ -155,11 +154,8 @@ describe.each(ENGINES)('store on %s', (engine) => {
     if (!(await postgresReachable())) return;
     const schema = await freshPostgresSchema();
     const s = await openStore(schema.url, { lockTimeoutMs: 200 });
-    const holder = new pg.Client({ connectionString: schema.url });
-    await holder.connect();
+    const lock = await holdTableLock(schema.url, 'sequences');
     try {
-      await holder.query('begin');
-      await holder.query('lock table sequences in access exclusive mode');
       let runs = 0;
       const write = (name: string) =>
         s.transact(async (trx) => {
@@ -171,11 +167,11 @@ describe.each(ENGINES)('store on %s', (engine) => {
       expect(((results[0] as PromiseRejectedResult).reason as { code?: string }).code).toBe('55P03');
       // the group stopped at its first unit's lock wait, and no unit ran again alone behind the same lock
       expect(runs).toBe(1);
-      await holder.query('rollback');
+      await lock.release();
       await write('f');
       expect(await s.db.selectFrom('sequences').select('name').execute()).toEqual([{ name: 'f' }]);
     } finally {
-      await holder.end();
+      await lock.release();
       await s.close();
       await schema.drop();
     }

@@ -66,3 +66,23 @@ export async function openTestStore(engine: Engine, sqlitePath = ':memory:'): Pr
     },
   };
 }
+
+/**
+ * Another PostgreSQL session — an operator's, a long migration — holding `table` in ACCESS
+ * EXCLUSIVE mode until `release()`.
+ */
+export async function holdTableLock(url: string, table: string): Promise<{ release(): Promise<void> }> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  await session.query('begin');
+  await session.query(`lock table "${table}" in access exclusive mode`);
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      await session.query('rollback');
+      await session.end();
+    },
+  };
+}
