@@ -11,13 +11,18 @@ export interface HostCpu {
 
 export type MeasuredLoadReport = LoadReport & { readonly hostCpuPerSaleUs?: HostCpu };
 
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
+/** Clock ticks per second of /proc's CPU times, asked of getconf on first use (not on every `posgate` start). */
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
   }
-})();
+  return ticksPerSecond;
+}
 
 /** CPU time used so far by process `pid` (all threads) and by its main thread, µs; Linux /proc only. */
 function cpuUsed(pid: number): HostCpu | undefined {
@@ -27,7 +32,8 @@ function cpuUsed(pid: number): HostCpu | undefined {
     return Number(fields[11]) + Number(fields[12]);
   };
   try {
-    return { all: (ticks(`/proc/${pid}/stat`) * 1e6) / clockTicks, main: (ticks(`/proc/${pid}/task/${pid}/stat`) * 1e6) / clockTicks };
+    const us = 1e6 / clockTicks();
+    return { all: ticks(`/proc/${pid}/stat`) * us, main: ticks(`/proc/${pid}/task/${pid}/stat`) * us };
   } catch {
     return undefined;
   }

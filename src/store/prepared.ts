@@ -8,9 +8,7 @@ import type { Database } from './schema.js';
  * without Kysely's per-query executor and connection mutex, which cost more than the statement.
  */
 export interface SqliteStatements {
-  /** a statement from the connection's cache, shared with Kysely's driver */
-  statement(text: string): BetterSqlite3.Statement;
-  /** a statement of the caller's own, which it may switch to raw (array) rows */
+  /** a new statement, the caller's own (not shared with Kysely's driver), which it may switch to raw rows */
   own(text: string): BetterSqlite3.Statement;
 }
 const sqliteConnections = new WeakMap<object, SqliteStatements>();
@@ -38,10 +36,10 @@ function rowMaker(columns: readonly string[]): RowMaker {
   return make;
 }
 
-/** A reading statement of one connection, in raw mode, with its row maker. */
-interface RawReader {
+/** A prepared query's statement on one connection; a reading one is in raw mode, with its row maker. */
+interface OwnStatement {
   readonly statement: BetterSqlite3.Statement;
-  readonly make: RowMaker;
+  readonly make?: RowMaker;
 }
 
 /**
@@ -78,29 +76,28 @@ export function prepared<R>(build: (db: Kysely<Database>) => Compilable<R>): Pre
     }
     return c;
   };
-  const readers = new WeakMap<SqliteStatements, RawReader | null>();
-  const readerFor = (sqlite: SqliteStatements, text: string): RawReader | null => {
-    let reader = readers.get(sqlite);
-    if (reader === undefined) {
+  const statements = new WeakMap<SqliteStatements, OwnStatement>();
+  const statementFor = (sqlite: SqliteStatements, text: string): OwnStatement => {
+    let own = statements.get(sqlite);
+    if (!own) {
       const statement = sqlite.own(text);
-      reader = statement.reader ? { statement: statement.raw(true), make: rowMaker(statement.columns().map((c) => c.name)) } : null;
-      readers.set(sqlite, reader);
+      own = statement.reader ? { statement: statement.raw(true), make: rowMaker(statement.columns().map((c) => c.name)) } : { statement };
+      statements.set(sqlite, own);
     }
-    return reader;
+    return own;
   };
   const execute = (db: Db, values: readonly unknown[]): Promise<QueryResult<R>> => {
     const c = compiledFor(db);
     const parameters = c.parameters.map((p) => (p instanceof Param ? values[p.index] : p));
     const sqlite = sqliteConnections.get(db.getExecutor().adapter);
     if (sqlite) {
-      const reader = readerFor(sqlite, c.sql);
-      if (reader) {
-        const raw = reader.statement.all(parameters) as unknown[][];
+      const { statement, make } = statementFor(sqlite, c.sql);
+      if (make) {
+        const raw = statement.all(parameters) as unknown[][];
         const rows = new Array<R>(raw.length);
-        for (let i = 0; i < raw.length; i++) rows[i] = reader.make(raw[i]!) as R;
+        for (let i = 0; i < raw.length; i++) rows[i] = make(raw[i]!) as R;
         return Promise.resolve({ rows });
       }
-      const statement = sqlite.statement(c.sql);
       const { changes } = statement.run(parameters);
       return Promise.resolve({ rows: [], numAffectedRows: BigInt(changes) });
     }
