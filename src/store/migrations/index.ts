@@ -8,6 +8,7 @@ import { cardCvk } from './0005_card_cvk.js';
 import { cardImkAc } from './0006_card_imk_ac.js';
 import { cardLastAtc } from './0007_card_last_atc.js';
 import { hostLeases } from './0008_host_leases.js';
+import { noLineAccountIndex } from './0009_no_line_account_index.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -20,6 +21,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0006_card_imk_ac': cardImkAc,
     '0007_card_last_atc': cardLastAtc,
     '0008_host_leases': hostLeases,
+    '0009_no_line_account_index': noLineAccountIndex,
   };
   return { getMigrations: async () => migrations };
 }
