@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -50,7 +50,7 @@ function cpuLine(r: MeasuredLoadReport): string {
   return r.hostCpuPerSaleUs ? `${''.padEnd(40)} host CPU per sale ${r.hostCpuPerSaleUs.all.toFixed(0)} µs, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs` : '';
 }
 
-console.log(`posgate host benchmark: ${terminals} terminals on long-lived connections, PIN sales with MAC, ${seconds} s each, 2-core machine shared by host and load generator`);
+console.log(`posgate host benchmark: ${terminals} terminals on long-lived connections, PIN sales with MAC, ${seconds} s each, Node ${process.version}, ${availableParallelism()} cores shared by host and load generator`);
 const dir = mkdtempSync(join(tmpdir(), 'posgate-bench-'));
 const reference = await nullHost();
 console.log(line('null host (reflector)', reference));
