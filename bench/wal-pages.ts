@@ -9,8 +9,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { runLoad, spawnHost } from '../src/loadgen/index.js';
+import { Sqlite } from '../src/store/index.js';
 
 const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -48,7 +48,7 @@ function committedTransactions(wal: Buffer): { pageSize: number; commits: Commit
 
 /** Each page's B-tree, named as a reader would: the table, or the index with its table and columns. */
 function pageOwners(file: string): Map<number, string> {
-  const db = new BetterSqlite3(file, { readonly: true });
+  const db = new Sqlite(file, { readonly: true });
   try {
     const label = new Map<string, string>();
     for (const row of db.prepare(`select name, tbl_name as tbl, type from sqlite_schema where type in ('table', 'index')`).all() as { name: string; tbl: string; type: string }[]) {

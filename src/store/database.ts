@@ -1,7 +1,6 @@
 import { chmodSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from './engine.js';
@@ -12,8 +11,8 @@ import { registerSqliteConnection } from './prepared.js';
 import type { Database } from './schema.js';
 import { WalSync } from './wal-sync.js';
 import { WalCheckpointer, type CheckpointStats } from './checkpointer.js';
+import { Sqlite, SQLITE_DRIVER } from './sqlite-driver.js';
 
-const require = createRequire(import.meta.url);
 
 export interface Store {
   readonly engine: Engine;
@@ -116,7 +115,7 @@ function sqliteKysely(connection: CachingSqlite): Kysely<Database> {
 }
 
 function openSqlite(target: string, readonly: boolean): BetterSqlite3.Database {
-  const sqlite = new BetterSqlite3(target, readonly ? { readonly: true } : {});
+  const sqlite = new Sqlite(target, readonly ? { readonly: true } : {});
   if (!readonly) {
     // Card data (encrypted) and key blocks live here: only the owner reads it. SQLite gives its
     // -wal and -shm files the database file's permissions.
@@ -162,7 +161,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     const writer = cachingSqlite(openSqlite(target, false));
     db = sqliteKysely(writer);
     if (target !== ':memory:') {
-      checkpointer = WalCheckpointer.start(target, require.resolve('better-sqlite3'));
+      checkpointer = WalCheckpointer.start(target, SQLITE_DRIVER);
       const wal = new WalSync(target);
       durability = {
         syncAtCommit: (sync) => writer.syncAtCommit(sync),

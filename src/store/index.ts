@@ -9,3 +9,4 @@ export { param, prepared, type Prepared } from './prepared.js';
 export { WalSyncError } from './wal-sync.js';
 export { OutcomeInDoubtError } from './failures.js';
 export type { CheckpointStats } from './checkpointer.js';
+export { Sqlite, SQLITE_DRIVER } from './sqlite-driver.js';

@@ -1,14 +1,12 @@
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GroupCommitter, type DeferredDurability } from '../../src/store/group-commit.js';
 import { WalCheckpointer } from '../../src/store/checkpointer.js';
 import { WalSync, WalSyncError } from '../../src/store/wal-sync.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, Sqlite, SQLITE_DRIVER, type Store } from '../../src/store/index.js';
 
 const dirs: string[] = [];
 function tempDb(): string {
@@ -131,7 +129,7 @@ describe('WalSync', () => {
 describe('WalCheckpointer', () => {
   it('copies the WAL into the database from its own thread, without blocking the writer, and stops', async () => {
     const file = tempDb();
-    const writer = new BetterSqlite3(file);
+    const writer = new Sqlite(file);
     writer.pragma('journal_mode = WAL');
     writer.pragma('wal_autocheckpoint = 0'); // only the checkpointer copies here
     writer.exec('create table t (v text)');
@@ -139,7 +137,7 @@ describe('WalCheckpointer', () => {
     writer.transaction(() => {
       for (let i = 0; i < 2_000; i++) insert.run('x'.repeat(200));
     })();
-    const checkpointer = WalCheckpointer.start(file, createRequire(import.meta.url).resolve('better-sqlite3'), 10);
+    const checkpointer = WalCheckpointer.start(file, SQLITE_DRIVER, 10);
     await vi.waitFor(() => expect(checkpointer.checkpointStats().copiedFrames).toBeGreaterThan(0), { timeout: 5_000 });
     const stats = checkpointer.checkpointStats();
     expect(stats.copiedFrames).toBe(stats.walFrames);
@@ -148,7 +146,7 @@ describe('WalCheckpointer', () => {
     insert.run('after');
     await checkpointer.stop();
     writer.close();
-    const reader = new BetterSqlite3(file, { readonly: true });
+    const reader = new Sqlite(file, { readonly: true });
     expect((reader.prepare('select count(*) as n from t').get() as { n: number }).n).toBe(2_001);
     reader.close();
   });

@@ -1,7 +1,6 @@
-import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { vi } from 'vitest';
-import type { Engine } from '../../src/store/index.js';
+import { Sqlite, type Engine } from '../../src/store/index.js';
 
 /**
  * Makes the next COMMIT on `engine` take effect and then fail as if its acknowledgement were lost
@@ -12,7 +11,7 @@ export function loseNextCommitAcknowledgement(engine: Engine): { readonly fired:
   let fired = false;
   const lost = () => Object.assign(new Error('Connection terminated unexpectedly'), { code: engine === 'postgres' ? 'ECONNRESET' : 'SQLITE_IOERR' });
   if (engine === 'sqlite') {
-    const probe = new BetterSqlite3(':memory:');
+    const probe = new Sqlite(':memory:');
     const proto = Object.getPrototypeOf(probe.prepare('select 1')) as { run(...args: unknown[]): unknown };
     probe.close();
     const run = proto.run;
