@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runLoad, spawnHost } from '../src/loadgen/index.js';
+import { runLoad, spawnHost, storeCommitted } from '../src/loadgen/index.js';
 import { Sqlite } from '../src/store/index.js';
 
 const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
@@ -66,12 +66,6 @@ function pageOwners(file: string): Map<number, string> {
   }
 }
 
-async function committedUnits(httpPort: number): Promise<{ units: number; commits: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
-  return { units: counter('posgate_store_units_total'), commits: counter('posgate_store_commits_total') };
-}
-
 const file = join(mkdtempSync(join(tmpdir(), 'posgate-wal-')), 'bench.db');
 const host = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', `sqlite:${file}`]);
 // The checkpointer resets the WAL every few dozen commits: copies taken every half second through
@@ -90,7 +84,7 @@ try {
       const copy = committedTransactions(readFileSync(`${file}-wal`));
       pageSize = copy.pageSize;
       for (const c of copy.commits) commits.set(c.key, c.pages);
-      counts = committedUnits(host.httpPort).catch(() => undefined);
+      counts = storeCommitted(host.httpPort).catch(() => undefined);
     },
   });
   console.log(`posgate WAL pages per group commit: SQLite, ${terminals} terminals doing PIN sales, ${Math.round(report.perSecond).toLocaleString('en-US')} sales/s over ${seconds} s`);

@@ -39,11 +39,13 @@ function cpuUsed(pid: number): HostCpu | undefined {
   }
 }
 
-/** Units of work the host has committed, from its /metrics. */
-async function unitsCommitted(httpPort: number): Promise<number> {
+/** What the host's store has committed so far, from its /metrics: units of work (sales) and group commits. */
+export async function storeCommitted(httpPort: number): Promise<{ units: number; commits: number }> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  return Number(/^posgate_store_units_total (\d+)/m.exec(text)?.[1] ?? NaN);
+  const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { units: counter('posgate_store_units_total'), commits: counter('posgate_store_commits_total') };
 }
+
 
 /**
  * runLoad against a host this process started, reporting beside the load's figures the host's CPU
@@ -59,12 +61,12 @@ export async function runLoadMeasuringHost(host: SpawnedHost, options: Omit<Load
     host: '127.0.0.1',
     port: host.isoPort,
     onProgress: (p) => {
-      if (p.elapsedMs > 0 && pid !== undefined) start ??= unitsCommitted(host.httpPort).then((units) => ({ cpu: cpuUsed(pid), units }));
+      if (p.elapsedMs > 0 && pid !== undefined) start ??= storeCommitted(host.httpPort).then(({ units }) => ({ cpu: cpuUsed(pid), units }));
       options.onProgress?.(p);
     },
   });
   if (pid === undefined) return report;
-  const [before, units] = await Promise.all([start, unitsCommitted(host.httpPort).catch(() => NaN)]);
+  const [before, units] = await Promise.all([start, storeCommitted(host.httpPort).then(({ units }) => units, () => NaN)]);
   const after = cpuUsed(pid);
   if (!before?.cpu || !after || !(units > before.units)) return report;
   const n = units - before.units;

@@ -7,7 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3';
  * failed: (env) != nullptr` in RemoveEnvironmentCleanupHook) when a statement is garbage-collected
  * (nodejs/node#65446; here, vitest workers died of it on Node 24.21). 13.x is built on Node-API and
  * is not affected, but needs Node 22 or later, and its calls cost a little more (4–5 % fewer sales/s
- * on Node 22 in `bench:host`). So Node 24 and later load 13.x (the optional dependency
+ * on Node 22 under the host benchmark's load). So Node 24 and later load 13.x (the optional dependency
  * `better-sqlite3-napi`, an alias of it, which npm installs only where Node is 22 or later); Node 20
  * and 22, which the bug does not reach, keep 12.x. The API is the same.
  */
