@@ -200,7 +200,11 @@ function approvedLike(original: Txn, card: Card): Decision {
   return { rc: RC.approved, card, original, ...(original.auth_code ? { authCode: original.auth_code } : {}) };
 }
 
-/** §7.1: find the original of a void, refund, pre-auth void or completion, or the code to decline with. */
+/**
+ * §7.1: find the original of a void, refund, pre-auth void or completion, or the code to decline
+ * with. Beyond the table: a sale or completion with an approved refund against it cannot be voided
+ * (12). The refund stands on its own, so a void would give the card its money twice.
+ */
 async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Promise<Txn | string> {
   const { req, terminal, merchant, entry, deps } = ctx;
   const o = req.original;
@@ -220,14 +224,14 @@ async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Pr
     case 'sale_void': {
       const t = await byKey('22');
       if (!t || (rrn !== undefined && t.rrn !== rrn) || (auth !== undefined && auth !== '' && t.auth_code !== auth) || !samePan(t)) return RC.originalNotFound;
-      if (t.status !== 'approved' || t.batch !== terminal.open_batch) return RC.invalidTransaction;
+      if (t.status !== 'approved' || t.batch !== terminal.open_batch || t.refunded_fen > 0) return RC.invalidTransaction;
       if (req.amountFen !== t.amount_fen) return RC.originalAmountIncorrect;
       return t;
     }
     case 'completion_void': {
       const t = await byKey('20');
       if (!t || t.rrn !== rrn || !samePan(t)) return RC.originalNotFound;
-      if (t.status !== 'approved' || t.batch !== terminal.open_batch) return RC.invalidTransaction;
+      if (t.status !== 'approved' || t.batch !== terminal.open_batch || t.refunded_fen > 0) return RC.invalidTransaction;
       if (req.amountFen !== t.amount_fen) return RC.originalAmountIncorrect;
       return t;
     }

@@ -87,9 +87,17 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
     return fields(RC.approved, t.rrn);
   }
   if (t.batch !== terminal.open_batch) return fields(RC.invalidTransaction, t.rrn);
+  const alert = (kind: string) => trx.insertInto('alerts').values({ kind, terminal_id: terminal.id, merchant_id: t.merchant_id, detail: JSON.stringify({ transaction: t.id, reason }), created_at: now }).execute();
   if (t.status === 'voided') {
-    await trx.insertInto('alerts').values({ kind: 'reversal_of_voided', terminal_id: terminal.id, merchant_id: t.merchant_id, detail: JSON.stringify({ transaction: t.id, reason }), created_at: now }).execute();
+    await alert('reversal_of_voided');
     return fields(RC.approved, t.rrn);
+  }
+  // Beyond §8.2: a refund against T stands on its own, and undoing T as well would give the card
+  // its money twice. Nothing changes; the back office is told (a terminal reversing a transaction
+  // that has since been refunded is a case to look at).
+  if (t.refunded_fen > 0) {
+    await alert('reversal_of_refunded');
+    return fields(RC.invalidTransaction, t.rrn);
   }
   if (t.status === 'completed') return fields(RC.invalidTransaction, t.rrn); // a completed pre-auth: reverse the completion first
 

@@ -95,6 +95,51 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
   });
 
+  it('a sale or completion with a refund against it can be neither voided nor reversed: 12, and nothing moves twice', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(2);
+    await t.signIn();
+    const before = await cardBalance(GOOD);
+    const pendingBefore = await pending();
+    const sale = await t.sale(p.card(GOOD), 3_000, '123456');
+    expect(sale.rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.refund(p.card(GOOD), { rrn: sale.rrn!, date: sale.date!, batch: sale.batch, stan: sale.stan }, 1_000)).rc).toBe('00');
+    expect(await cardBalance(GOOD)).toBe(before - 2_000);
+
+    // A void would give back the whole sale on top of the refund.
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.voidSale(sale.stan)).rc).toBe('12');
+    expect(await cardBalance(GOOD)).toBe(before - 2_000);
+
+    // So would a reversal of it (a terminal that never saw the sale's answer): 12, and an alert for the back office.
+    (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = {
+      mti: '0200',
+      reason: '98',
+      fields: Object.fromEntries([2, 3, 4, 11, 22, 25, 41, 42, 49, 60].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))])),
+    };
+    expect((await t.sale(p.card(GOOD), 100, '123456')).rc).toBe('00');
+    expect(t.pendingReversal).toBeUndefined();
+    expect(await cardBalance(GOOD)).toBe(before - 2_100);
+    expect(await pending()).toBe(pendingBefore - 2_100);
+    const alerts = await p.platform.store.db.selectFrom('alerts').select(['kind', 'detail']).where('kind', '=', 'reversal_of_refunded').execute();
+    expect(alerts).toHaveLength(1);
+    expect(JSON.parse(alerts[0]!.detail).reason).toBe('98');
+
+    // The same for a completion with a refund against it.
+    const card = p.card(GOOD, 'keyed');
+    const auth = await t.preauth(card, 5_000, '123456');
+    const completion = await t.completion(card, { authCode: auth.authCode!, date: auth.date! }, 5_000);
+    expect(completion.rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.refund(card, { rrn: completion.rrn!, date: completion.date!, batch: completion.batch, stan: completion.stan }, 500)).rc).toBe('00');
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.completionVoid(completion.stan)).rc).toBe('12');
+    expect(await cardBalance(GOOD)).toBe(before - 2_100 - 4_500);
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
   it('pre-authorisation, completion within 115 %, completion void, pre-auth void', async () => {
     const p = platform();
     if (!p) return;
