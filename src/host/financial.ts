@@ -9,6 +9,7 @@ import type { Database, TransactionsTable } from '../store/index.js';
 import { deferInsert, newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
+import { openBatchNow, openBatchRead } from './open-batch.js';
 import type { Ctx } from './context.js';
 import { echoFields, packResponseBody, replayStored, storedResponse, type Reply } from './reply.js';
 import { cdcvmPerformed, CHIP_MODES } from './validate.js';
@@ -61,7 +62,8 @@ export async function handleFinancial(ctx: Ctx): Promise<Reply> {
   const key = `${ctx.terminal.id}|${ctx.req.batch}|${ctx.req.stan}`;
   const pan = ctx.card?.pan;
   const panHash = pan !== undefined && luhnValid(pan) ? ctx.deps.hsm.panHash(pan) : undefined;
-  const hints = [{ read: keyRead, key }, ...(panHash ? [{ read: ctx.deps.issuer.cardRead, key: panHash }] : [])];
+  // the terminal's open batch last: on PostgreSQL it is read FOR SHARE, after the cards are locked
+  const hints = [{ read: keyRead, key }, ...(panHash ? [{ read: ctx.deps.issuer.cardRead, key: panHash }] : []), { read: openBatchRead, key: ctx.terminal.id }];
   return ctx.deps.serialize(key, () => ctx.deps.store.transact((trx) => financialUnit(ctx, trx, key, panHash), hints));
 }
 
@@ -70,6 +72,9 @@ async function financialUnit(ctx: Ctx, trx: Trx, key: string, panHash: string | 
   const batch = req.batch!;
   const stan = req.stan!;
   const unrecorded = (rc: string): Reply => ({ fields: { ...baseFields(ctx), 37: deps.rrn.next(ctx.now), 39: rc }, mac: true });
+
+  // Step 8 again, now that the unit runs: a settlement may have closed the batch since (open-batch.ts).
+  if ((await openBatchNow(trx, deps.store.engine, terminal.id)) !== batch) return unrecorded(RC.signInAgain);
 
   // Step 9: duplicates and retransmissions. A reversal that found nothing left a tombstone row under
   // this key (reversal.ts), so one look-up answers both questions.

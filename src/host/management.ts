@@ -7,6 +7,7 @@ import { RC } from './catalogue.js';
 import { settlementDate } from './clock.js';
 import type { Ctx } from './context.js';
 import { handleActivation, handleOperatorPassword, handleOperatorVerify } from './extensions.js';
+import { lockForSettlement } from './open-batch.js';
 import { echoFields, loadFields, storeFields, type Reply } from './reply.js';
 
 type Trx = Transaction<Database>;
@@ -187,6 +188,7 @@ async function settle(ctx: Ctx): Promise<ManagementResult> {
   if (!/^[0-9]{62}$/.test(field48)) return { reply: reply(ctx, RC.formatError) };
   return deps.serialize(`${terminal.id}|settlement`, () =>
     deps.store.transact(async (trx) => {
+      await lockForSettlement(trx, deps.store.engine, terminal.id);
       const current = (await terminalById(trx, terminal.id))!;
       if (batch === current.last_closed_batch) {
         const stored = await trx.selectFrom('batches').select('settlement_response').where('terminal_id', '=', terminal.id).where('batch', '=', batch).executeTakeFirst();

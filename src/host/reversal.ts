@@ -4,6 +4,7 @@ import { terminalById, type Terminal } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
 import { newId } from '../store/index.js';
 import { RC } from './catalogue.js';
+import { openBatchNow } from './open-batch.js';
 import type { Ctx } from './context.js';
 import { echoFields, type Reply } from './reply.js';
 
@@ -86,7 +87,8 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
     await trx.updateTable('transactions').set({ status: 'reversed', reversal_reason: reason, updated_at: now }).where('id', '=', t.id).execute();
     return fields(RC.approved, t.rrn);
   }
-  if (t.batch !== terminal.open_batch) return fields(RC.invalidTransaction, t.rrn);
+  // the batch as it is now, not as when the reversal came in: a settlement may have closed it (open-batch.ts)
+  if (t.batch !== (await openBatchNow(trx, deps.store.engine, terminal.id))) return fields(RC.invalidTransaction, t.rrn);
   const alert = (kind: string) => trx.insertInto('alerts').values({ kind, terminal_id: terminal.id, merchant_id: t.merchant_id, detail: JSON.stringify({ transaction: t.id, reason }), created_at: now }).execute();
   if (t.status === 'voided') {
     await alert('reversal_of_voided');
