@@ -17,9 +17,20 @@ type Txn = TransactionsTable;
  */
 export async function handleReversal(ctx: Ctx): Promise<{ reply: Reply; terminal: Terminal }> {
   const { req, terminal, deps } = ctx;
-  const key = `${terminal.id}|${req.batch}|${req.stan}`;
-  const reply = await deps.serialize(key, () => deps.store.transact((trx) => reversalUnit(ctx, trx)));
+  // §8.2 step 3, "T still being processed → wait": behind its own key and, when it may use a new
+  // STAN, the original's too, taken in one order so that two requests never wait for each other.
+  const original = originalKey(ctx);
+  const keys = [...new Set([`${terminal.id}|${req.batch}|${req.stan}`, ...(original ? [`${terminal.id}|${original.batch}|${original.stan}`] : [])])].sort();
+  const unit = () => deps.store.transact((trx) => reversalUnit(ctx, trx));
+  const reply = await keys.reduceRight<() => Promise<Reply>>((inner, key) => () => deps.serialize(key, inner), unit)();
   return { reply, terminal: (await terminalById(deps.store.read, terminal.id)) ?? terminal };
+}
+
+/** §8.2 step 2: a reversal of a sale or pre-auth that carries 61 may use a new STAN; its original is then under (61.1, 61.2). */
+function originalKey({ req }: Ctx): { batch: number; stan: string } | undefined {
+  if ((req.type !== '22' && req.type !== '10') || !req.has(61)) return undefined;
+  const { batch, stan } = req.original;
+  return batch === undefined || stan === undefined ? undefined : { batch, stan };
 }
 
 async function findByKey(trx: Trx, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {
@@ -34,8 +45,14 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
     mac: true,
   });
   const reason = req.text(39) ?? '';
-  let t = await findByKey(trx, terminal.id, req.batch, req.stan);
-  if (!t && (req.type === '22' || req.type === '10') && req.has(61)) t = await findByKey(trx, terminal.id, req.original.batch, req.original.stan);
+  // the key the original is under: the reversal's own, else (new STAN) the one 61 names
+  let key = { batch: req.batch!, stan: req.stan! };
+  let t = await findByKey(trx, terminal.id, key.batch, key.stan);
+  const viaOriginal = originalKey(ctx);
+  if (!t && viaOriginal) {
+    key = viaOriginal;
+    t = await findByKey(trx, terminal.id, key.batch, key.stan);
+  }
 
   if (!t) {
     // A tombstone: a row under the original's key, with its 3, 60.1 and amount, that no money moves
@@ -47,8 +64,8 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
         id: newId('txn'),
         terminal_id: terminal.id,
         merchant_id: ctx.merchant.id,
-        batch: req.batch!,
-        stan: req.stan!,
+        batch: key.batch,
+        stan: key.stan,
         local_date: ctx.local.mmdd,
         local_day: ctx.local.day,
         mti: req.type === '10' || req.type === '11' ? '0100' : '0200',

@@ -116,6 +116,18 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     expect(again.get(39)).toBe('00'); // the same reversal again: still 00
   });
 
+  it('a reversal with a new STAN (61 = the original) for nothing leaves its tombstone on the original\'s key: the late original is declined 12', async () => {
+    if (!p) return;
+    const { 52: _pin, 26: _cap, 53: _sec, ...fields } = saleFields('000510', 6_543);
+    const reversal = build({ ...fields, 11: '000511', 39: '98', 61: '000001000510' }, '0400');
+    expect(decode(await link.exchange(reversal)).message.get(39)).toBe('00');
+    const late = decode(await link.exchange(build(saleFields('000510', 6_543)))).message;
+    expect(late.get(39)).toBe('12');
+    const rows = await p.platform.store.db.selectFrom('transactions').select(['stan', 'status', 'amount_fen']).where('stan', 'in', ['000510', '000511']).execute();
+    expect(rows).toEqual([{ stan: '000510', status: 'tombstone', amount_fen: 6_543 }]); // on the original's key, and no sale
+    expect(decode(await link.exchange(reversal)).message.get(39)).toBe('00'); // the same reversal again
+  });
+
   it('answers an undecodable request it can still identify with 30, and keeps the connection', async () => {
     if (!p) return;
     const good = build(saleFields('000600'));
