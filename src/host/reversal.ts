@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { reverseTransactionPostings } from '../ledger/index.js';
 import { terminalById, type Terminal } from '../merchants/index.js';
-import type { Database, TransactionsTable } from '../store/index.js';
+import type { Database, Engine, TransactionsTable } from '../store/index.js';
 import { newId } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { openBatchNow } from './open-batch.js';
@@ -33,9 +33,15 @@ function originalKey({ req }: Ctx): { batch: number; stan: string } | undefined 
   return batch === undefined || stan === undefined ? undefined : { batch, stan };
 }
 
-async function findByKey(trx: Trx, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {
+/**
+ * The transaction under a key. On PostgreSQL it is locked for this transaction, as the originals of
+ * voids and refunds are (financial.ts): a void of it in a group running beside this one either
+ * committed first, and is seen, or waits for this one.
+ */
+async function findByKey(trx: Trx, engine: Engine, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {
   if (batch === undefined || stan === undefined) return undefined;
-  return trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('batch', '=', batch).where('stan', '=', stan).executeTakeFirst();
+  const q = trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('batch', '=', batch).where('stan', '=', stan);
+  return (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
 }
 
 async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
@@ -47,11 +53,11 @@ async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
   const reason = req.text(39) ?? '';
   // the key the original is under: the reversal's own, else (new STAN) the one 61 names
   let key = { batch: req.batch!, stan: req.stan! };
-  let t = await findByKey(trx, terminal.id, key.batch, key.stan);
+  let t = await findByKey(trx, deps.store.engine, terminal.id, key.batch, key.stan);
   const viaOriginal = originalKey(ctx);
   if (!t && viaOriginal) {
     key = viaOriginal;
-    t = await findByKey(trx, terminal.id, key.batch, key.stan);
+    t = await findByKey(trx, deps.store.engine, terminal.id, key.batch, key.stan);
   }
 
   if (!t) {
@@ -131,7 +137,8 @@ async function undo(ctx: Ctx, trx: Trx, t: Txn): Promise<void> {
   const { deps, now } = ctx;
   const card = t.card_id ? await deps.issuer.cardById(trx, t.card_id) : undefined;
   if (!card) throw new Error(`transaction ${t.id} has no card to reverse against`);
-  const original = t.original_id ? await trx.selectFrom('transactions').selectAll().where('id', '=', t.original_id).executeTakeFirst() : undefined;
+  const byId = trx.selectFrom('transactions').selectAll().where('id', '=', t.original_id ?? '');
+  const original = t.original_id ? await (deps.store.engine === 'postgres' ? byId.forUpdate() : byId).executeTakeFirst() : undefined;
   const status = async (id: string, s: string) => trx.updateTable('transactions').set({ status: s, updated_at: now }).where('id', '=', id).execute();
   switch (t.type) {
     case '22': // sale

@@ -28,7 +28,7 @@ export interface Store {
   readonly file?: string;
   /** Runs `work` as one group-committed unit; resolves after its commit. `hints`: keyed reads it will make (see BatchRead). */
   transact<T>(work: Work<T>, hints?: readonly ReadHint[]): Promise<T>;
-  commitStats(): { commits: number; units: number };
+  commitStats(): { commits: number; units: number; concurrentMax: number };
   /** set when the store can no longer promise durability (a failed fsync): restart the process */
   failure(): Error | undefined;
   /** SQLite files: the background WAL checkpoints (WalCheckpointer) */
