@@ -104,8 +104,8 @@ async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined, chip: { v
 
   // Step 10: the supervisor grant, used up by whichever request reaches here.
   if (entry.supervisor && terminal.supervisor_check === 'host') {
-    const grant = await trx.selectFrom('supervisor_grants').select('expires_at').where('terminal_id', '=', terminal.id).executeTakeFirst();
-    if (grant) await trx.deleteFrom('supervisor_grants').where('terminal_id', '=', terminal.id).execute();
+    // Taken and used up in one statement: of two requests in concurrent transactions, one gets it.
+    const grant = await trx.deleteFrom('supervisor_grants').where('terminal_id', '=', terminal.id).returning('expires_at').executeTakeFirst();
     if (!grant || grant.expires_at < ctx.now) return decline(RC.securityViolation);
   }
 
