@@ -4,7 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Engine } from './engine.js';
-import { GroupCommitter, type DeferredDurability, type Work } from './group-commit.js';
+import { GroupCommitter, type DeferredDurability, type UnitOptions, type Work } from './group-commit.js';
 import type { ReadHint } from './batch-read.js';
 import { migrationProvider } from './migrations/index.js';
 import { registerSqliteConnection } from './prepared.js';
@@ -27,7 +27,7 @@ export interface Store {
   /** the file path of an SQLite database (for the LMK key file beside it) */
   readonly file?: string;
   /** Runs `work` as one group-committed unit; resolves after its commit. `hints`: keyed reads it will make (see BatchRead). */
-  transact<T>(work: Work<T>, hints?: readonly ReadHint[]): Promise<T>;
+  transact<T>(work: Work<T>, hints?: readonly ReadHint[], options?: UnitOptions): Promise<T>;
   commitStats(): { commits: number; units: number; concurrentMax: number };
   /** set when the store can no longer promise durability (a failed fsync): restart the process */
   failure(): Error | undefined;
@@ -220,7 +220,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
     read: read ?? db,
     location,
     ...(file ? { file } : {}),
-    transact: (work, hints) => committer.run(work, hints),
+    transact: (work, hints, options) => committer.run(work, hints, options),
     commitStats: () => committer.stats(),
     failure: () => durability?.failed,
     checkpointStats: () => checkpointer?.checkpointStats(),

@@ -9,6 +9,8 @@ export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
 interface Pending {
   readonly work: Work<unknown>;
   readonly hints: readonly ReadHint[];
+  /** runs in a transaction of its own (see UnitOptions) */
+  readonly alone: boolean;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -238,6 +240,15 @@ export interface GroupCommitOptions {
   readonly concurrency?: number;
 }
 
+export interface UnitOptions {
+  /**
+   * Run in a transaction of its own, never in a group with other units. For a unit that reads
+   * what other units wrote: on PostgreSQL their rows are inserted only at the end of their group
+   * (deferInsert), so a unit of the same group would not see them. A settlement counts its batch.
+   */
+  readonly alone?: boolean;
+}
+
 /** A second concurrent group starts only with this many units waiting: smaller groups cost more than the overlap saves. */
 const EXTRA_GROUP_UNITS_MIN = 16;
 
@@ -279,9 +290,9 @@ export class GroupCommitter {
   }
 
   /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
-  run<T>(work: Work<T>, hints: readonly ReadHint[] = []): Promise<T> {
+  run<T>(work: Work<T>, hints: readonly ReadHint[] = [], options: UnitOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, hints, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ work, hints, alone: options.alone === true, resolve: resolve as (v: unknown) => void, reject });
       this.startGroups();
     });
   }
@@ -309,7 +320,7 @@ export class GroupCommitter {
       // synchronous driver a whole transaction runs within one turn, so without this every request
       // that arrived meanwhile would get a transaction, and an fsync, of its own.
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const batch = this.queue.splice(0, GROUP_UNITS_MAX);
+      const batch = this.queue.splice(0, this.groupSize());
       if (batch.length === 0) continue; // a concurrent group took them
       const failed = this.durability?.failed;
       if (failed) {
@@ -347,6 +358,12 @@ export class GroupCommitter {
         }
       }
     }
+  }
+
+  /** How many units from the head of the queue go into the next group: up to the first that runs alone, or that one by itself. */
+  private groupSize(): number {
+    const alone = this.queue.findIndex((unit) => unit.alone);
+    return alone === 0 ? 1 : alone > 0 ? Math.min(alone, GROUP_UNITS_MAX) : GROUP_UNITS_MAX;
   }
 
   /** Resolves the committed units' promises once their commit is durable. */

@@ -58,6 +58,23 @@ describe.each(ENGINES)('host on %s: requests racing the settlement of their batc
     await pendingIsTheOpenBatch();
   });
 
+  it('a sale queued just ahead of the settlement of its batch is in that settlement\'s totals', async () => {
+    if (!p) return;
+    const [a, b] = links as [RawLink, RawLink];
+    // a unit that holds the committer for a moment, so that the sale and the settlement wait behind it together
+    const held = p.platform.store.transact(() => pause(300));
+    await pause(20);
+    const sold = a.exchange(sale());
+    await pause(50);
+    const settled = b.exchange(settlement());
+    await held;
+    expect(rcOf(await sold)).toBe('00');
+    const totals = String(unpackCupFrame(cup, (await settled)!, true).message.get(48));
+    expect(totals.slice(0, 15)).toBe('000000002500001'); // the sale: 2,500 fen, 1 debit
+    batch++;
+    await pendingIsTheOpenBatch();
+  });
+
   it('a reversal sent while its sale\'s batch is being settled is in that settlement or declined 12', async () => {
     if (!p) return;
     const [a, b] = links as [RawLink, RawLink];

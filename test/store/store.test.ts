@@ -55,6 +55,19 @@ describe.each(ENGINES)('store on %s', (engine) => {
     expect(s.commitStats().commits).toBeLessThan(5);
   });
 
+  it('a unit that asks to run alone gets a transaction of its own: the units queued before it commit first', async () => {
+    const s = await open();
+    if (!s) return;
+    const commits = s.commitStats().commits;
+    const write = (name: string) => s.transact((trx) => trx.insertInto('sequences').values({ name, value: 1 }).execute());
+    const before = [write('before_1'), write('before_2')];
+    // what the lone unit sees: the rows of the units queued before it are in
+    const seen = s.transact(async (trx) => (await trx.selectFrom('sequences').select('name').orderBy('name').execute()).map((r) => r.name), [], { alone: true });
+    await Promise.all([...before, seen, write('after')]);
+    expect(await seen).toEqual(['before_1', 'before_2']);
+    expect(s.commitStats().commits - commits).toBe(3);
+  });
+
   it('a group\'s postings, lines and balances all land (one statement on PostgreSQL), and a posting to no account fails alone', async () => {
     const s = await open();
     if (!s) return;
