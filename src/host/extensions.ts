@@ -1,9 +1,12 @@
 import { verify as argon2Verify } from '@node-rs/argon2';
+import type { Transaction } from 'kysely';
 import { parseActivationRequest } from '../crypto/index.js';
 import { appendAudit } from '../audit/index.js';
 import { HsmError } from '../hsm/index.js';
+import type { Database, Engine } from '../store/index.js';
 import { operator, operatorPasswordLength, operatorRole, terminalById, updateOperator, updateTerminal, type Operator } from '../merchants/index.js';
 import { RC } from './catalogue.js';
+import type { HostConfig } from './config.js';
 import type { Ctx } from './context.js';
 import type { ManagementResult } from './management.js';
 import { reply } from './management.js';
@@ -13,6 +16,8 @@ import { reply } from './management.js';
  * verification, 903 operator password change. Slow checks (argon2id) run outside any database
  * transaction; the counters, locks and audit entries they lead to are written in one unit.
  */
+
+type Trx = Transaction<Database>;
 
 /** A hash to spend the same time on when there is nothing to compare with, so timing tells nothing. */
 let dummyHash: Promise<string> | undefined;
@@ -29,7 +34,10 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
   const field62 = req.bytes(62)!;
   const parsed = parseActivationRequest(field62);
   if (!parsed) return { reply: reply(ctx, RC.formatError) };
-  if (terminal.activation_failures >= deps.config.activationTriesMax) {
+  // The try is counted before the code is checked: tries made at once, on many connections, can
+  // never check more than activationTriesMax codes.
+  const tries = await deps.store.transact((trx) => activationTry(trx, deps.store.engine, terminal.id, deps.config.activationTriesMax));
+  if (tries === 'used_up') {
     await audit('failure', 'locked');
     return { reply: reply(ctx, RC.pinTriesExceeded) };
   }
@@ -37,12 +45,8 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
   const codeOk = hash !== null && (await argon2Verify(hash, parsed.code).catch(() => false));
   const valid = codeOk && terminal.activation_expires_at !== null && terminal.activation_expires_at > ctx.now && (terminal.activation_serial === null || terminal.activation_serial === parsed.serial);
   if (!valid) {
-    const failures = terminal.activation_failures + 1;
-    await deps.store.transact(async (trx) => {
-      await updateTerminal(trx, terminal.id, { activation_failures: failures });
-      await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'failure', detail: { reason: 'code', failures } }, ctx.now);
-    });
-    return { reply: reply(ctx, failures >= deps.config.activationTriesMax ? RC.pinTriesExceeded : RC.wrongPin) };
+    await deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'failure', detail: { reason: 'code', failures: tries.count } }, ctx.now));
+    return { reply: reply(ctx, tries.last ? RC.pinTriesExceeded : RC.wrongPin) };
   }
   let result;
   try {
@@ -70,36 +74,62 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
   return { reply: reply(ctx, RC.approved, { 62: result.response62 }), terminal: after };
 }
 
+/**
+ * One try at a terminal's activation code, taken before the code is checked (as operatorTry does
+ * for passwords): tries made at once never check more than activationTriesMax codes. A successful
+ * activation sets the count back to 0.
+ */
+async function activationTry(trx: Trx, engine: Engine, terminalId: string, max: number): Promise<{ count: number; last: boolean } | 'used_up'> {
+  const q = trx.selectFrom('terminals').select('activation_failures').where('id', '=', terminalId);
+  const used = (await (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst())?.activation_failures ?? max;
+  if (used >= max) return 'used_up';
+  await updateTerminal(trx, terminalId, { activation_failures: used + 1 });
+  return { count: used + 1, last: used + 1 >= max };
+}
+
 type PasswordCheck = { ok: true; op: Operator } | { ok: false; rc: string };
 
-/** The old-password check shared by 902 and 903 (§10.2): 99, 75, 55, or the operator. */
+/** The password check shared by 902 and 903 (§10.2): 99, 75, 55, or the operator. */
 async function checkOperatorPassword(ctx: Ctx, action: string): Promise<PasswordCheck> {
   const { deps, terminal, req } = ctx;
   const no = req.operatorNo;
-  const op = no === undefined ? undefined : await operator(deps.store.read, terminal.id, no);
   const input = { account: `0000${terminal.tid}`, block: req.bytes(52)!, under: { key: terminal.pik!, format: 0 as const } };
   if (!(await deps.hsm.checkPinBlock(input))) return { ok: false, rc: RC.pinFormatError };
-  if (op && op.locked_until !== null && (op.locked_until === 0 || op.locked_until > ctx.now)) {
-    await deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no}`, outcome: 'failure', detail: { reason: 'locked' } }, ctx.now));
+  const audit = (outcome: 'success' | 'failure', detail: Readonly<Record<string, string | number | boolean | null>>) =>
+    deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no ?? '??'}`, outcome, detail }, ctx.now));
+  // The try is taken before the password is checked (operatorTry): tries made at once can never
+  // check more than operatorTriesMax passwords, and the one that reaches the limit locks.
+  const taken = no === undefined ? undefined : await deps.store.transact((trx) => operatorTry(trx, deps.store.engine, terminal.id, no, deps.config, ctx.now));
+  if (taken === 'locked') {
+    await audit('failure', { reason: 'locked' });
     return { ok: false, rc: RC.pinTriesExceeded };
   }
   dummyHash ??= deps.hsm.hashPassword('posgate-timing-equaliser');
-  const verified = await deps.hsm.verifyPasswordBlock(input, op?.password_hash ?? (await dummyHash));
-  if (!op || !verified) {
-    let locked = false;
-    await deps.store.transact(async (trx) => {
-      if (op) {
-        const current = (await operator(trx, terminal.id, op.no))!;
-        const failures = current.failures + 1;
-        locked = failures >= deps.config.operatorTriesMax;
-        const lockMinutes = deps.config.operatorLockMinutes;
-        await updateOperator(trx, terminal.id, op.no, { failures: locked ? 0 : failures, locked_until: locked ? (lockMinutes === 0 ? 0 : ctx.now + lockMinutes * 60_000) : null, updated_at: ctx.now });
-      }
-      await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no ?? '??'}`, outcome: 'failure', detail: { reason: op ? 'wrong_password' : 'unknown_operator', locked } }, ctx.now);
-    });
-    return { ok: false, rc: locked ? RC.pinTriesExceeded : RC.wrongPin };
+  const verified = await deps.hsm.verifyPasswordBlock(input, taken?.op.password_hash ?? (await dummyHash));
+  if (!taken || !verified) {
+    await audit('failure', { reason: taken ? 'wrong_password' : 'unknown_operator', locked: taken?.last === true });
+    return { ok: false, rc: taken?.last ? RC.pinTriesExceeded : RC.wrongPin };
   }
-  return { ok: true, op };
+  return { ok: true, op: taken.op };
+}
+
+/**
+ * One try at an operator's password, taken before it is checked: the failure count goes up now
+ * (the success that follows sets it back to 0), and the try that reaches the limit locks the
+ * operator at once. So tries made at once, on many connections, never check more than
+ * operatorTriesMax passwords: each takes its try in a transaction of its own, one after another
+ * (SQLite has one writer; PostgreSQL locks the row).
+ */
+async function operatorTry(trx: Trx, engine: Engine, terminalId: string, no: string, config: HostConfig, now: number): Promise<{ op: Operator; last: boolean } | 'locked' | undefined> {
+  const q = trx.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no);
+  const op = await (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  if (!op) return undefined;
+  if (op.locked_until !== null && (op.locked_until === 0 || op.locked_until > now)) return 'locked';
+  const failures = op.failures + 1;
+  const last = failures >= config.operatorTriesMax;
+  const lockedUntil = last ? (config.operatorLockMinutes === 0 ? 0 : now + config.operatorLockMinutes * 60_000) : null;
+  await updateOperator(trx, terminalId, no, { failures: last ? 0 : failures, locked_until: lockedUntil, updated_at: now });
+  return { op, last };
 }
 
 export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> {

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
+import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { RawLink } from '../support/raw-link.js';
+import { build, giveSpecKeys, hex, pinBlock } from '../support/spec-frames.js';
+import { ENGINES, postgresReachable } from '../support/stores.js';
+
+const TID = '30000001';
+const rcOf = (frame: Buffer | null) => String(unpackCupFrame(cup, frame!, true).message.get(39));
+
+/** A 902 operator verification (§10.2) of terminal 30000001: the password block's account is 0000 ‖ TID. */
+const verify = (stan: number, operator: string, password: string) =>
+  build({ 11: String(stan).padStart(6, '0'), 41: TID, 42: '898310054110001', 52: pinBlock(password, `0000${TID}0`), 53: '2600000000000000', 60: '00000001902', 63: `${operator} ` }, '0820');
+
+/**
+ * Guessing in parallel: many tries at once, each on a connection of its own, must not check more
+ * passwords than the lockout allows, nor undo the lock they reached (protocol §10.2: 5 wrong → 75).
+ */
+describe.each(ENGINES)('host on %s: tries at a password made all at once', (engine) => {
+  let p: TestPlatform | undefined;
+  beforeAll(async () => {
+    if (engine === 'postgres' && !(await postgresReachable())) return;
+    p = await startTestPlatform(engine, { terminals: 3 });
+    await p.terminal(1).signIn();
+    await giveSpecKeys(p);
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('the worked example\'s password block is what this test builds', () => {
+    expect(pinBlock('123456', `0000${TID}0`)).toEqual(hex('DFB27320502A595C'));
+  });
+
+  it('12 wrong cashier passwords at once: at most 5 are checked, the cashier ends locked, the right password is then refused', async () => {
+    if (!p) return;
+    const links = await Promise.all(Array.from({ length: 12 }, () => RawLink.open(p!.platform.iso.port)));
+    const answers = await Promise.all(links.map((link, i) => link.exchange(verify(9000 + i, '01', String(1000 + i)))));
+    const codes = answers.map(rcOf);
+    // 55 for a checked wrong password, 75 for the one that reached the limit and for every try refused unchecked
+    expect(codes.filter((c) => c === '55').length).toBeLessThanOrEqual(4);
+    expect(codes.every((c) => c === '55' || c === '75')).toBe(true);
+    expect(rcOf(await links[0]!.exchange(verify(9100, '01', '2580')))).toBe('75');
+    for (const link of links) link.close();
+    const checked = await p.platform.store.db.selectFrom('audit_events').select('detail').where('action', '=', 'operator.verify').where('outcome', '=', 'failure').execute();
+    expect(checked.filter((e) => JSON.parse(e.detail).reason === 'wrong_password').length).toBe(5);
+  });
+
+  it('8 wrong activation codes at once: at most 5 are checked, and the right code is then refused', async () => {
+    if (!p) return;
+    const { store, hsm } = p.platform;
+    const terminal = (await terminalByTid(store.db, p.info.terminals[2]!.tid))!;
+    const code = await store.transact((trx) => issueActivationCode(trx, (c) => hsm.hashPassword(c), terminal.id, 'PGSIM-0003'));
+    const wrong = (i: number) => String((Number(code) + 1 + i) % 1e12).padStart(12, '0');
+    // each try from a terminal object (and connection) of its own
+    const codes = (await Promise.all(Array.from({ length: 8 }, (_, i) => p!.terminal(2, { responseTimeoutMs: 10_000 }).activate('PGSIM-0003', wrong(i))))).map((r) => r.rc);
+    expect(codes.filter((c) => c === '55').length).toBeLessThanOrEqual(4);
+    expect(codes.every((c) => c === '55' || c === '75')).toBe(true);
+    expect((await p.terminal(2, { responseTimeoutMs: 10_000 }).activate('PGSIM-0003', code)).rc).toBe('75');
+  });
+});
