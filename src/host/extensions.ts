@@ -3,8 +3,8 @@ import type { Transaction } from 'kysely';
 import { parseActivationRequest } from '../crypto/index.js';
 import { appendAudit } from '../audit/index.js';
 import { HsmError } from '../hsm/index.js';
-import type { Database, Engine } from '../store/index.js';
-import { operator, operatorPasswordLength, operatorRole, terminalById, updateOperator, updateTerminal, type Operator } from '../merchants/index.js';
+import { lockedOn, type Database, type Engine } from '../store/index.js';
+import { operatorPasswordLength, operatorRole, terminalById, updateOperator, updateTerminal, type Operator } from '../merchants/index.js';
 import { RC } from './catalogue.js';
 import type { HostConfig } from './config.js';
 import type { Ctx } from './context.js';
@@ -14,7 +14,8 @@ import { reply } from './management.js';
 /**
  * posgate extensions (protocol §10): 901 activation with remote TMK loading, 902 operator
  * verification, 903 operator password change. Slow checks (argon2id) run outside any database
- * transaction; the counters, locks and audit entries they lead to are written in one unit.
+ * transaction. The try is counted (and a lock set) in a unit of its own before the check, and the
+ * outcome audited in one after it.
  */
 
 type Trx = Transaction<Database>;
@@ -80,8 +81,7 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
  * activation sets the count back to 0.
  */
 async function activationTry(trx: Trx, engine: Engine, terminalId: string, max: number): Promise<{ count: number; last: boolean } | 'used_up'> {
-  const q = trx.selectFrom('terminals').select('activation_failures').where('id', '=', terminalId);
-  const used = (await (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst())?.activation_failures ?? max;
+  const used = (await lockedOn(engine, trx.selectFrom('terminals').select('activation_failures').where('id', '=', terminalId)).executeTakeFirst())?.activation_failures ?? max;
   if (used >= max) return 'used_up';
   await updateTerminal(trx, terminalId, { activation_failures: used + 1 });
   return { count: used + 1, last: used + 1 >= max };
@@ -121,8 +121,7 @@ async function checkOperatorPassword(ctx: Ctx, action: string): Promise<Password
  * (SQLite has one writer; PostgreSQL locks the row).
  */
 async function operatorTry(trx: Trx, engine: Engine, terminalId: string, no: string, config: HostConfig, now: number): Promise<{ op: Operator; last: boolean } | 'locked' | undefined> {
-  const q = trx.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no);
-  const op = await (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  const op = await lockedOn(engine, trx.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no)).executeTakeFirst();
   if (!op) return undefined;
   if (op.locked_until !== null && (op.locked_until === 0 || op.locked_until > now)) return 'locked';
   const failures = op.failures + 1;

@@ -6,7 +6,7 @@ import type { Card, VerifiedChip } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
-import { deferInsert, newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
+import { deferInsert, lockedOn, newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import { openBatchNow, openBatchRead } from './open-batch.js';
@@ -218,7 +218,7 @@ async function findOriginal(ctx: Ctx, trx: Trx, panHash: string | undefined): Pr
   const samePan = (t: Txn) => panHash !== undefined && t.pan_hash === panHash;
   // On PostgreSQL the original is locked for this transaction: concurrent group transactions must
   // not both void it or both refund against the same remaining amount. (SQLite has one writer.)
-  const locked = <Q extends { forUpdate(): Q }>(q: Q): Q => (deps.store.engine === 'postgres' ? q.forUpdate() : q);
+  const locked = <Q extends { forUpdate(): Q }>(q: Q): Q => lockedOn(deps.store.engine, q);
   const byKey = async (type: string) =>
     o.batch === undefined || o.stan === undefined
       ? undefined

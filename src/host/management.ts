@@ -219,8 +219,7 @@ async function settle(ctx: Ctx): Promise<ManagementResult> {
       await trx.deleteFrom('transactions').where('status', '=', 'tombstone').where('terminal_id', '=', terminal.id).where('batch', '<>', next).where('created_at', '<', ctx.now - 86_400_000).execute();
       deps.log.info({ tid: terminal.tid, batch, balanced: domesticOk && foreignOk }, 'batch settled');
       return { reply: { fields, mac: false }, terminal: { ...current, open_batch: next, last_closed_batch: batch } };
-      // alone: the sales queued before it must be committed when it counts the batch
-    }, [], { alone: true }),
+    }, [], { alone: true }), // alone: the sales queued before it are committed when it counts the batch
   );
 }
 

@@ -7,10 +7,10 @@ type Trx = Transaction<Database>;
 /**
  * A terminal's open batch as the unit of work sees it, for §7 step 8 repeated inside the unit (and
  * for a reversal's "batch closed" rule, §8.2). Step 8 itself reads the terminal as it was when the
- * request came in. A settlement of the same terminal sent meanwhile on another connection may
- * since have closed that batch: it committed before this unit's group began, or ran earlier in the
- * same group. Money moved in a closed batch would be in no settlement's totals. It would stay in
- * the merchant's pending balance for good.
+ * request came in. A settlement of the same terminal, sent meanwhile on another connection, may
+ * have closed that batch since, in a transaction that committed before this unit's began (a
+ * settlement runs alone). Money moved in a closed batch would be in no settlement's totals. It
+ * would stay in the merchant's pending balance for good.
  *
  * On PostgreSQL the row is read FOR SHARE. A settlement locks it FOR UPDATE before it counts its
  * batch (lockForSettlement), so it waits for the groups that took it, and their sales are in its
@@ -37,11 +37,10 @@ export async function openBatchNow(trx: Trx, engine: Engine, terminalId: string)
 }
 
 /**
- * Before a settlement counts its batch: on PostgreSQL, waits for the groups that read the
- * terminal's open batch and holds off the ones that would. On either engine, a value read ahead
- * for this group is dropped, so a later unit of the group reads the batch the settlement opens.
+ * Before a settlement counts its batch, on PostgreSQL: waits for the groups that read the
+ * terminal's open batch, and holds off the ones that would. (The settlement runs alone: no unit of
+ * its own group reads the batch it closes.)
  */
 export async function lockForSettlement(trx: Trx, engine: Engine, terminalId: string): Promise<void> {
-  readAhead.take(trx, terminalId);
   if (engine === 'postgres') await LOCK_FOR_SETTLEMENT.execute(trx, [terminalId]);
 }

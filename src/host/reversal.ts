@@ -2,7 +2,7 @@ import type { Transaction } from 'kysely';
 import { reverseTransactionPostings } from '../ledger/index.js';
 import { terminalById, type Terminal } from '../merchants/index.js';
 import type { Database, Engine, TransactionsTable } from '../store/index.js';
-import { newId } from '../store/index.js';
+import { lockedOn, newId } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { openBatchNow } from './open-batch.js';
 import type { Ctx } from './context.js';
@@ -40,8 +40,7 @@ function originalKey({ req }: Ctx): { batch: number; stan: string } | undefined 
  */
 async function findByKey(trx: Trx, engine: Engine, terminalId: string, batch: number | undefined, stan: string | undefined): Promise<Txn | undefined> {
   if (batch === undefined || stan === undefined) return undefined;
-  const q = trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('batch', '=', batch).where('stan', '=', stan);
-  return (engine === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
+  return lockedOn(engine, trx.selectFrom('transactions').selectAll().where('terminal_id', '=', terminalId).where('batch', '=', batch).where('stan', '=', stan)).executeTakeFirst();
 }
 
 async function reversalUnit(ctx: Ctx, trx: Trx): Promise<Reply> {
@@ -137,8 +136,7 @@ async function undo(ctx: Ctx, trx: Trx, t: Txn): Promise<void> {
   const { deps, now } = ctx;
   const card = t.card_id ? await deps.issuer.cardById(trx, t.card_id) : undefined;
   if (!card) throw new Error(`transaction ${t.id} has no card to reverse against`);
-  const byId = trx.selectFrom('transactions').selectAll().where('id', '=', t.original_id ?? '');
-  const original = t.original_id ? await (deps.store.engine === 'postgres' ? byId.forUpdate() : byId).executeTakeFirst() : undefined;
+  const original = t.original_id ? await lockedOn(deps.store.engine, trx.selectFrom('transactions').selectAll().where('id', '=', t.original_id)).executeTakeFirst() : undefined;
   const status = async (id: string, s: string) => trx.updateTable('transactions').set({ status: s, updated_at: now }).where('id', '=', id).execute();
   switch (t.type) {
     case '22': // sale
