@@ -162,7 +162,8 @@ export async function handleOperatorPassword(ctx: Ctx): Promise<ManagementResult
     if (result.ok) {
       await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
     } else {
-      await updateOperator(trx, terminal.id, check.op.no, { failures: 0, updated_at: ctx.now });
+      // the old password was right: the try it took, and a lock it may have set, are undone
+      await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
     }
     await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);
   });

@@ -23,6 +23,17 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
     expect((await verifyAuditChain(p.platform.store.db)).ok).toBe(true);
   });
 
+  it('a right old password ends the count of wrong ones, even when the new one breaks the rules (12)', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    for (let i = 0; i < 4; i++) expect(await t.verifyOperator('02', '0000')).toBe('55');
+    // the fifth try: the right old password, a new one that is a run
+    expect(await t.changeOperatorPassword('02', '1397', '1234')).toBe('12');
+    expect(await t.verifyOperator('02', '1397')).toBe('00');
+  });
+
   it('changes an operator password only to one that follows the rules (12 otherwise)', async () => {
     const p = platform();
     if (!p) return;
