@@ -4,17 +4,11 @@ import { cup, unpackCupFrame, type IsoMessage } from '../../src/iso8583/index.js
 import { verifyLedger } from '../../src/ledger/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
-import { build, giveSpecKeys, saleFields } from '../support/spec-frames.js';
+import { build, giveSpecKeys, rcOf, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
 import { postgresReachable } from '../support/stores.js';
 
 const GOOD = '6224242900000113';
-const rcOf = (frame: Buffer | null) => String(unpackCupFrame(cup, frame!, true).message.get(39));
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** a sale's fields without its PIN (voids and reversals carry none here) */
-const noPin = (stan: string, amount: number) => {
-  const { 52: _pin, 26: _capture, 53: _security, ...fields } = saleFields(stan, amount);
-  return fields;
-};
 
 /**
  * On PostgreSQL two group transactions run at once under load. Two requests that act on the same
@@ -78,8 +72,8 @@ describe('host on postgres: two requests on one row in two concurrent groups', (
     await supervisorCheck('terminal');
     const before = await balance();
     const original = await sale('000801', 4_000);
-    const voidFrame = build({ ...noPin('000802', 4_000), 3: '200000', 22: '012', 37: String(original.get(37)), 38: String(original.get(38)), 60: '23000001000600', 61: '000001000801' });
-    const reversal = build({ ...noPin('000801', 4_000), 22: '012', 39: '98' }, '0400');
+    const voidFrame = build({ ...saleFieldsWithoutPin('000802', 4_000), 3: '200000', 22: '012', 37: String(original.get(37)), 38: String(original.get(38)), 60: '23000001000600', 61: '000001000801' });
+    const reversal = build({ ...saleFieldsWithoutPin('000801', 4_000), 22: '012', 39: '98' }, '0400');
     // §8.2: a reversal of a voided original is answered 00, and nothing changes
     expect(await inTwoGroups(voidFrame, reversal)).toEqual(['00', '00']);
     expect(await balance()).toBe(before);
@@ -93,7 +87,7 @@ describe('host on postgres: two requests on one row in two concurrent groups', (
     const [s1, s2] = [await sale('000811', 1_000), await sale('000812', 2_000)];
     await p.platform.store.db.insertInto('supervisor_grants').values({ terminal_id: (await p.platform.store.db.selectFrom('terminals').select('id').where('tid', '=', '30000001').executeTakeFirstOrThrow()).id, expires_at: Date.now() + 60_000 }).execute();
     const voidOf = (s: IsoMessage, stan: string, originalStan: string, amount: number) =>
-      build({ ...noPin(stan, amount), 3: '200000', 22: '012', 37: String(s.get(37)), 38: String(s.get(38)), 60: '23000001000600', 61: `000001${originalStan}` });
+      build({ ...saleFieldsWithoutPin(stan, amount), 3: '200000', 22: '012', 37: String(s.get(37)), 38: String(s.get(38)), 60: '23000001000600', 61: `000001${originalStan}` });
     const [first, second] = await inTwoGroups(voidOf(s1, '000813', '000811', 1_000), voidOf(s2, '000814', '000812', 2_000));
     expect([first, second].sort()).toEqual(['00', '63']);
     expect(await balance()).toBe(before - (first === '00' ? 2_000 : 1_000));

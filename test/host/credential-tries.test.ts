@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
 import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
-import { build, giveSpecKeys, hex, pinBlock } from '../support/spec-frames.js';
+import { build, giveSpecKeys, hex, pinBlock, rcOf } from '../support/spec-frames.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 
 const TID = '30000001';
-const rcOf = (frame: Buffer | null) => String(unpackCupFrame(cup, frame!, true).message.get(39));
 
 /** A 902 operator verification (§10.2) of terminal 30000001: the password block's account is 0000 ‖ TID. */
 const verify = (stan: number, operator: string, password: string) =>

@@ -4,7 +4,7 @@ import { verifyLedger } from '../../src/ledger/index.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
-import { build, giveSpecKeys, hex, macOk, pinBlock, saleFields } from '../support/spec-frames.js';
+import { build, giveSpecKeys, hex, macOk, pinBlock, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
 
 // shared/protocol/terminal-iso8583.md §12.2: sale, swipe with PIN, ¥12.34, STAN 2, batch 1, encrypted track.
 const SALE_12_2 = hex(`007760000300006031000102000200302004C020C0981300000000000000123400000202100012336224242900000113D16A
@@ -104,7 +104,7 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
 
   it('a reversal for nothing leaves a tombstone; the late original is declined 12 and charges nothing', async () => {
     if (!p) return;
-    const { 52: _pin, 26: _cap, 53: _sec, ...fields } = saleFields('000500', 4_321);
+    const fields = saleFieldsWithoutPin('000500', 4_321);
     const reversal = decode(await link.exchange(build({ ...fields, 39: '98' }, '0400'))).message;
     expect(reversal.mti).toBe('0410');
     expect(reversal.get(39)).toBe('00');
@@ -118,7 +118,7 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
 
   it('a reversal with a new STAN (61 = the original) for nothing leaves its tombstone on the original\'s key: the late original is declined 12', async () => {
     if (!p) return;
-    const { 52: _pin, 26: _cap, 53: _sec, ...fields } = saleFields('000510', 6_543);
+    const fields = saleFieldsWithoutPin('000510', 6_543);
     const reversal = build({ ...fields, 11: '000511', 39: '98', 61: '000001000510' }, '0400');
     expect(decode(await link.exchange(reversal)).message.get(39)).toBe('00');
     const late = decode(await link.exchange(build(saleFields('000510', 6_543)))).message;

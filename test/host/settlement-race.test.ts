@@ -3,11 +3,10 @@ import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
-import { build, giveSpecKeys, saleFields } from '../support/spec-frames.js';
+import { build, giveSpecKeys, rcOf, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 
 const pause = (ms: number) => new Promise((r) => (ms === 0 ? setImmediate(r) : setTimeout(r, ms)));
-const rcOf = (frame: Buffer | null) => String(unpackCupFrame(cup, frame!, true).message.get(39));
 
 /**
  * A terminal that does not wait for its settlement's answer before the next request, on a second
@@ -84,8 +83,7 @@ describe.each(ENGINES)('host on %s: requests racing the settlement of their batc
       const saleStan = String(stan).padStart(6, '0');
       expect(rcOf(await a.exchange(frame))).toBe('00');
       // the sale's fields without its PIN (§8.1), reason 98
-      const { 26: _pinLength, 52: _pin, 53: _security, ...fields } = saleFields(saleStan, 2_500);
-      const reversal = build({ ...fields, 22: '012', 39: '98', 60: `22${String(batch).padStart(6, '0')}000600` }, '0400');
+      const reversal = build({ ...saleFieldsWithoutPin(saleStan, 2_500), 22: '012', 39: '98', 60: `22${String(batch).padStart(6, '0')}000600` }, '0400');
       const settled = b.exchange(settlement());
       await pause(i % 4);
       answers.add(rcOf(await a.exchange(reversal)));

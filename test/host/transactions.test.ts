@@ -2,9 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { ENGINES } from '../support/stores.js';
 import { platformFor } from '../support/platform.js';
+import type { SaleResult, SoftTerminal } from '../../src/terminal/index.js';
 
 const GOOD = '6224242900000113';
 const SUPERVISOR = '315926';
+
+/**
+ * As if the terminal had never read the answer to `sale`: its pending reversal is put back (§8.1),
+ * from the fields the answer echoed, and goes out before the terminal's next financial request.
+ */
+function loseAnswer(t: SoftTerminal, sale: SaleResult): void {
+  const fields = Object.fromEntries([2, 3, 4, 11, 22, 25, 41, 42, 49, 60].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))]));
+  (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = { mti: '0200', reason: '98', fields };
+}
 
 describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversals', (engine) => {
   const platform = platformFor(engine, { terminals: 3 });
@@ -79,11 +89,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     const sale = await t.sale(p.card(GOOD), 777, '123456');
     expect(sale.rc).toBe('00');
     // Put the pending reversal back as if the reply had been lost, then run the next sale.
-    (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = {
-      mti: '0200',
-      reason: '98',
-      fields: Object.fromEntries([...[2, 3, 4, 11, 22, 25, 41, 42, 49, 60]].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))])),
-    };
+    loseAnswer(t, sale);
     expect(await cardBalance(GOOD)).toBe(before - 777);
     const next = await t.sale(p.card(GOOD), 100, '123456');
     expect(next.rc).toBe('00');
@@ -114,11 +120,7 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     expect(await cardBalance(GOOD)).toBe(before - 2_000);
 
     // So would a reversal of it (a terminal that never saw the sale's answer): 12, and an alert for the back office.
-    (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = {
-      mti: '0200',
-      reason: '98',
-      fields: Object.fromEntries([2, 3, 4, 11, 22, 25, 41, 42, 49, 60].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))])),
-    };
+    loseAnswer(t, sale);
     expect((await t.sale(p.card(GOOD), 100, '123456')).rc).toBe('00');
     expect(t.pendingReversal).toBeUndefined();
     expect(await cardBalance(GOOD)).toBe(before - 2_100);

@@ -1,5 +1,5 @@
 import { cupEcbMac, tdesEcb } from '../../src/crypto/index.js';
-import { cup, IsoMessage, packCupFrame } from '../../src/iso8583/index.js';
+import { cup, IsoMessage, packCupFrame, unpackCupFrame } from '../../src/iso8583/index.js';
 import type { TestPlatform } from './platform.js';
 
 /**
@@ -46,3 +46,14 @@ export const saleFields = (stan: string, amount = 1234, pan = '6224242900000113'
   2: pan, 3: '000000', 4: String(amount).padStart(12, '0'), 11: stan, 14: '2812', 22: '011', 25: '00', 26: '12',
   41: '30000001', 42: '898310054110001', 49: '156', 52: pinBlock('123456', pan), 53: '2600000000000000', 60: '22000001000600',
 });
+
+/** The fields of saleFields without the PIN (26, 52, 53): what a reversal, or a void without the cardholder's PIN, carries. */
+export function saleFieldsWithoutPin(stan: string, amount = 1234, pan = '6224242900000113'): Record<number, string | Buffer> {
+  const { 26: _capture, 52: _pin, 53: _security, ...fields } = saleFields(stan, amount, pan);
+  return fields;
+}
+
+/** The response code (39) of a response frame. */
+export function rcOf(frame: Buffer | null): string {
+  return String(unpackCupFrame(cup, frame!, true).message.get(39));
+}
