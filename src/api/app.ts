@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { HostMetrics } from '../host/index.js';
 import type { Store } from '../store/index.js';
+import { answerProblems } from './problem.js';
 
 export interface ApiOptions {
   readonly store: Store;
@@ -15,6 +16,7 @@ export interface ApiOptions {
 /** The HTTP side. Today: health and Prometheus metrics; the merchant API plugs in here by domain. */
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+  answerProblems(app);
   app.get('/healthz', async (_req, reply) => {
     if (options.store.failure()) return reply.code(503).send({ status: 'unavailable', db: options.store.engine, reason: 'storage_failed' });
     if (options.stopping?.()) return reply.code(503).send({ status: 'stopping', db: options.store.engine });

@@ -1,2 +1,2 @@
 /** The tamper-evident audit log of security events. */
-export { appendAudit, verifyAuditChain, type AuditChainReport, type AuditEvent } from './audit-log.js';
+export { AuditLog, verifyAuditChain, type AuditChainReport, type AuditEvent, type AuditSealer } from './audit-log.js';

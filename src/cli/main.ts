@@ -5,7 +5,7 @@ import { cryptoCommand } from './crypto-commands.js';
 import { benchCommand } from './bench-command.js';
 import { isoCommand } from './iso-commands.js';
 import { terminalCommand } from './terminal-command.js';
-import { demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
+import { auditCommand, demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
 
 function version(): string {
@@ -47,6 +47,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive:
   program.addCommand(serveCommand(io, run, keepAlive));
   program.addCommand(demoCommand(io, run));
   program.addCommand(ledgerCommand(io, run, setExitOnce));
+  program.addCommand(auditCommand(io, run, setExitOnce));
   program.addCommand(benchCommand(io, run));
   program.addCommand(terminalCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);

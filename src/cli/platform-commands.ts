@@ -3,6 +3,8 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { demoInfo, DEMO_MID } from '../demo/seed.js';
 import { NodeLeaseError } from '../host/index.js';
+import { verifyAuditChain } from '../audit/index.js';
+import { HsmError, loadLmk, SoftwareHsm } from '../hsm/index.js';
 import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
 import { openStore, parseDbUrl, type Store } from '../store/index.js';
@@ -92,7 +94,6 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
     );
 }
 
-/** Opens the store named by --db for one command and closes it whatever happens. */
 /** Opens an existing database for a command that reads it: a mistyped path is an error, never a new, empty database. */
 async function withStore<T>(db: string, work: (store: Store) => Promise<T>): Promise<T> {
   const { engine, target } = parseDbUrl(db);
@@ -151,4 +152,33 @@ export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void)
         }), () => o.json),
     );
   return ledger;
+}
+
+export function auditCommand(io: Io, run: Run, setExit: (code: number) => void): Command {
+  const audit = new Command('audit').description('the tamper-evident audit log');
+  audit
+    .command('verify')
+    .description('check every entry of the audit log against its seal and the one before (needs the LMK)')
+    .option('--db <url>', 'database', DEFAULT_DB)
+    .option('--lmk-file <path>', 'LMK key file (default: beside an SQLite database; or POSGATE_LMK)')
+    .option('--json', 'print one JSON object')
+    .action((o) =>
+      run(() =>
+        withStore(o.db, async (store) => {
+          const file = o.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
+          let hsm: SoftwareHsm;
+          try {
+            hsm = new SoftwareHsm(loadLmk({ ...(file ? { file } : {}), create: false }));
+          } catch (err) {
+            if (err instanceof HsmError) throw new UsageError('no_lmk', err.message);
+            throw err;
+          }
+          const report = await verifyAuditChain(store.db, hsm);
+          emit(io, o.json, report, () => [
+            report.ok ? `audit log OK: ${report.events} entries, every seal and link holds` : `audit log NOT OK: the chain breaks at entry ${report.brokenAt} of ${report.events}`,
+          ]);
+          if (!report.ok) setExit(1);
+        }), () => o.json),
+    );
+  return audit;
 }

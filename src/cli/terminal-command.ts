@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { inWindow, localTime } from '../host/clock.js';
-import { ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult } from '../terminal/index.js';
+import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -87,6 +87,7 @@ export function terminalCommand(io: Io, run: Run): Command {
           tmk = demoTmk(tid);
         }
         if (!tid || !mid) throw new UsageError('terminal_identity', 'give --demo N, or --tid and --mid');
+        const p = new Prompter(io);
         const terminal = new SoftTerminal({
           tid,
           mid,
@@ -94,9 +95,9 @@ export function terminalCommand(io: Io, run: Run): Command {
           storage: new FileStorage(o.state ?? `data/terminal-${tid}.json`),
           operator: o.operator,
           responseTimeoutMs: 15_000,
+          onForcedSettlement: (r) => p.say(`批次已满 ${BATCH_SETTLE_AT} 笔，先结算 the batch is full: ${settledText(r)}`),
         });
         if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
-        const p = new Prompter(io);
         try {
           await menu(terminal, p, o.operator, mid, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
         } catch (err) {
@@ -169,6 +170,7 @@ function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['k
   if (r.problem === 'no_response') return p.say('主机无应答，交易已记为待冲正 No answer from the host: the transaction will be reversed');
   if (r.problem === 'mac_failure') return p.say('应答MAC校验错，交易将冲正 Response MAC wrong: the transaction will be reversed');
   if (r.problem === 'result_unknown') return p.say('结果未知，请核对 Result unknown: check with the acquirer');
+  if (r.problem === 'card_declined') return p.say('卡片拒绝发卡行应答，交易将冲正 DECLINED by the card: it did not accept the issuer\'s answer, the transaction will be reversed');
   p.say(r.approved ? `交易成功 APPROVED  ${describeResponse(r.rc)}` : `交易失败 DECLINED  ${describeResponse(r.rc)}`);
   if (r.issuerAuthenticated === false) p.say('发卡行认证失败 Issuer authentication failed: the card did not accept the issuer\'s answer');
   if (!r.approved) return;
@@ -275,8 +277,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
           break;
         }
         case '7': {
-          const r = await t.settle(operator);
-          p.say(r.rc === '00' ? `结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}` : `结算失败 ${describeResponse(r.rc)}`);
+          p.say(settledText(await t.settle(operator)));
           break;
         }
         case '8': {
@@ -328,4 +329,8 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
       else throw err;
     }
   }
+}
+
+function settledText(r: Settlement): string {
+  return r.rc === '00' ? `结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}` : `结算失败 ${describeResponse(r.rc)}`;
 }

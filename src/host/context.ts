@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/index.js';
 import type { Hsm } from '../hsm/index.js';
 import type { IssuerSimulator, TrackData } from '../issuer/index.js';
 import type { Merchant, Terminal } from '../merchants/index.js';
@@ -22,6 +23,8 @@ export interface HostDeps {
   readonly rrn: RrnGenerator;
   /** terminal and merchant rows for steps 2–5; forget a terminal whenever this process changes it */
   readonly registry: RegistryCache;
+  /** the tamper-evident log of security events, sealed by the HSM module */
+  readonly audit: AuditLog;
   /** runs `work` after any request with the same key still in flight has finished */
   serialize<T>(key: string, work: () => Promise<T>): Promise<T>;
 }

@@ -1,7 +1,5 @@
-import { verify as argon2Verify } from '@node-rs/argon2';
 import type { Transaction } from 'kysely';
 import { parseActivationRequest } from '../crypto/index.js';
-import { appendAudit } from '../audit/index.js';
 import { HsmError } from '../hsm/index.js';
 import { lockedOn, type Database, type Engine } from '../store/index.js';
 import { operatorPasswordLength, operatorRole, terminalById, updateOperator, updateTerminal, type Operator } from '../merchants/index.js';
@@ -27,7 +25,7 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
   const { deps, terminal, req, link } = ctx;
   if (!/^[0-9]{8}$/.test(terminal.tid)) return { reply: reply(ctx, RC.formatError) };
   const audit = (outcome: 'success' | 'failure', reason: string) =>
-    deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome, detail: { reason, remote: link.remote } }, ctx.now));
+    deps.store.transact((trx) => deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome, detail: { reason, remote: link.remote } }, ctx.now));
   if (deps.config.activationRequireTls && !link.tls && !link.loopback) {
     await audit('failure', 'no_tls');
     return { reply: reply(ctx, RC.securityViolation) };
@@ -43,10 +41,10 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
     return { reply: reply(ctx, RC.pinTriesExceeded) };
   }
   const hash = terminal.activation_code_hash;
-  const codeOk = hash !== null && (await argon2Verify(hash, parsed.code).catch(() => false));
+  const codeOk = hash !== null && (await deps.hsm.verifyPassword(parsed.code, hash));
   const valid = codeOk && terminal.activation_expires_at !== null && terminal.activation_expires_at > ctx.now && (terminal.activation_serial === null || terminal.activation_serial === parsed.serial);
   if (!valid) {
-    await deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'failure', detail: { reason: 'code', failures: tries.count } }, ctx.now));
+    await deps.store.transact((trx) => deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'failure', detail: { reason: 'code', failures: tries.count } }, ctx.now));
     return { reply: reply(ctx, tries.last ? RC.pinTriesExceeded : RC.wrongPin) };
   }
   let result;
@@ -56,7 +54,11 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
     if (err instanceof HsmError && err.code === 'invalid_input') return { reply: reply(ctx, RC.formatError) };
     throw err;
   }
-  await deps.store.transact(async (trx) => {
+  // The code is used once: of activations checked at the same time, the first to get here takes
+  // it; the others (and one whose code was replaced meanwhile) find it gone and are answered 55.
+  const taken = await deps.store.transact(async (trx) => {
+    const current = await lockedOn(deps.store.engine, trx.selectFrom('terminals').select('activation_code_hash').where('id', '=', terminal.id)).executeTakeFirst();
+    if (current?.activation_code_hash !== hash) return false;
     await updateTerminal(trx, terminal.id, {
       tmk: result.tmk.key,
       pik: null,
@@ -69,8 +71,13 @@ export async function handleActivation(ctx: Ctx): Promise<ManagementResult> {
       sign_in_required: 1,
       supervisor_check: 'host',
     });
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'success', detail: { serial: parsed.serial, tmk_kcv: result.tmk.kcv } }, ctx.now);
+    await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.activation', subject: terminal.id, outcome: 'success', detail: { serial: parsed.serial, tmk_kcv: result.tmk.kcv } }, ctx.now);
+    return true;
   });
+  if (!taken) {
+    await audit('failure', 'code_used');
+    return { reply: reply(ctx, RC.wrongPin) };
+  }
   const after = (await terminalById(deps.store.read, terminal.id))!;
   return { reply: reply(ctx, RC.approved, { 62: result.response62 }), terminal: after };
 }
@@ -96,7 +103,7 @@ async function checkOperatorPassword(ctx: Ctx, action: string): Promise<Password
   const input = { account: `0000${terminal.tid}`, block: req.bytes(52)!, under: { key: terminal.pik!, format: 0 as const } };
   if (!(await deps.hsm.checkPinBlock(input))) return { ok: false, rc: RC.pinFormatError };
   const audit = (outcome: 'success' | 'failure', detail: Readonly<Record<string, string | number | boolean | null>>) =>
-    deps.store.transact((trx) => appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no ?? '??'}`, outcome, detail }, ctx.now));
+    deps.store.transact((trx) => deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action, subject: `operator:${terminal.tid}:${no ?? '??'}`, outcome, detail }, ctx.now));
   // The try is taken before the password is checked (operatorTry): tries made at once can never
   // check more than operatorTriesMax passwords, and the one that reaches the limit locks.
   const taken = no === undefined ? undefined : await deps.store.transact((trx) => operatorTry(trx, deps.store.engine, terminal.id, no, deps.config, ctx.now));
@@ -142,7 +149,7 @@ export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> 
       const expires = ctx.now + deps.config.operatorGrantSeconds * 1000;
       await trx.insertInto('supervisor_grants').values({ terminal_id: terminal.id, expires_at: expires }).onConflict((oc) => oc.column('terminal_id').doUpdateSet({ expires_at: expires })).execute();
     }
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'operator.verify', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: 'success', detail: { grant: check.op.no === '00' } }, ctx.now);
+    await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'operator.verify', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: 'success', detail: { grant: check.op.no === '00' } }, ctx.now);
   });
   return { reply: reply(ctx, RC.approved, echo63(ctx)) };
 }
@@ -158,15 +165,24 @@ export async function handleOperatorPassword(ctx: Ctx): Promise<ManagementResult
   if (!check.ok) return { reply: reply(ctx, check.rc, echo63(ctx)) };
   const history = JSON.parse(check.op.password_history) as string[];
   const result = await deps.hsm.newPasswordFromBlock(newInput, { length: operatorPasswordLength(operatorRole(check.op.no)), previousHashes: [check.op.password_hash, ...history.slice(0, 3)] });
-  await deps.store.transact(async (trx) => {
+  const changed = await deps.store.transact(async (trx) => {
+    // changes checked against the same old password at once: the first replaces it, and for the
+    // others the old password is no longer the password (55), so none is lost from the history
+    const current = await lockedOn(deps.store.engine, trx.selectFrom('operators').select('password_hash').where('terminal_id', '=', terminal.id).where('no', '=', check.op.no)).executeTakeFirst();
+    if (current?.password_hash !== check.op.password_hash) {
+      await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: 'failure', detail: { reason: 'changed_meanwhile' } }, ctx.now);
+      return false;
+    }
     if (result.ok) {
       await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
     } else {
       // the old password was right: the try it took, and a lock it may have set, are undone
       await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
     }
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);
+    await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);
+    return true;
   });
+  if (!changed) return { reply: reply(ctx, RC.wrongPin, echo63(ctx)) };
   return { reply: reply(ctx, result.ok ? RC.approved : RC.invalidTransaction, echo63(ctx)) };
 }
 

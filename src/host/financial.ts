@@ -10,6 +10,7 @@ import { deferInsert, lockedOn, newId, param, prepared, TransactionCache, type B
 import { RC } from './catalogue.js';
 import { inWindow, resolveMmdd, settlementDate } from './clock.js';
 import { openBatchNow, openBatchRead } from './open-batch.js';
+import { parseRequestKey, requestKey } from './request-key.js';
 import type { Ctx } from './context.js';
 import { echoFields, packResponseBody, replayStored, storedResponse, type Reply } from './reply.js';
 import { cdcvmPerformed, CHIP_MODES } from './validate.js';
@@ -29,15 +30,15 @@ const unusedKeys = new TransactionCache<true>();
 const keyRead: BatchRead = {
   load: async (trx, keys) => {
     // keys whose batch is not a number are left to their unit's own look-up
-    const wanted = keys.map((k) => k.split('|') as [string, string, string]).filter(([, b]) => /^[0-9]{1,9}$/.test(b));
+    const wanted = keys.map(parseRequestKey).filter((k) => k !== undefined);
     if (wanted.length === 0) return;
     const found = await trx
       .selectFrom('transactions')
       .select(['terminal_id', 'batch', 'stan'])
-      .where(({ eb, refTuple, tuple }) => eb(refTuple('terminal_id', 'batch', 'stan'), 'in', wanted.map(([t, b, s]) => tuple(t, Number(b), s))))
+      .where(({ eb, refTuple, tuple }) => eb(refTuple('terminal_id', 'batch', 'stan'), 'in', wanted.map((k) => tuple(k.terminalId, k.batch, k.stan))))
       .execute();
-    const used = new Set(found.map((r) => `${r.terminal_id}|${r.batch}|${r.stan}`));
-    unusedKeys.fill(trx, wanted.map((w) => w.join('|')).filter((k) => !used.has(k)).map((k) => [k, true] as const));
+    const used = new Set(found.map((r) => requestKey(r.terminal_id, r.batch, r.stan)));
+    unusedKeys.fill(trx, wanted.map((k) => requestKey(k.terminalId, k.batch, k.stan)).filter((k) => !used.has(k)).map((k) => [k, true] as const));
   },
 };
 /** What steps 10–17 decided, before the record is written (step 18 or a decline). */
@@ -59,7 +60,7 @@ const decline = (rc: string, extra: Partial<Decision> = {}): Decision => ({ rc, 
  * the transaction record and the stored response are committed together, before the reply.
  */
 export async function handleFinancial(ctx: Ctx): Promise<Reply> {
-  const key = `${ctx.terminal.id}|${ctx.req.batch}|${ctx.req.stan}`;
+  const key = requestKey(ctx.terminal.id, ctx.req.batch, ctx.req.stan);
   const pan = ctx.card?.pan;
   const panHash = pan !== undefined && luhnValid(pan) ? ctx.deps.hsm.panHash(pan) : undefined;
   // the terminal's open batch last: on PostgreSQL it is read FOR SHARE, after the cards are locked
@@ -83,7 +84,7 @@ async function financialUnit(ctx: Ctx, trx: Trx, key: string, panHash: string | 
     if (existing.status === 'reversed' || existing.status === 'tombstone') return unrecorded(RC.invalidTransaction);
     if (existing.mti === req.mti && existing.processing_code === req.processingCode && existing.amount_fen === req.amountFen) {
       deps.log.info({ tid: terminal.tid, stan, batch }, 'retransmission answered from the stored response');
-      return replayStored(existing.response, existing.response_code);
+      return replayStored(existing.response, existing.response_code, req);
     }
     return unrecorded(RC.duplicate);
   }
@@ -169,12 +170,12 @@ async function decide(ctx: Ctx, trx: Trx, panHash: string | undefined, chip: { v
   const amount = req.amountFen;
   switch (kind) {
     case 'balance': {
-      const r = await issuer.authorize(trx, cardRecord, { kind: 'balance' });
+      const r = await issuer.authorize(trx, cardRecord, { kind: 'balance' }, ctx.now);
       return r.approved ? { rc: RC.approved, authCode: r.authCode, card: cardRecord, availableFen: r.availableFen } : decline(r.responseCode, { card: cardRecord });
     }
     case 'sale':
     case 'preauth': {
-      const r = await issuer.authorize(trx, cardRecord, { kind: kind === 'sale' ? 'purchase' : 'preauth', amountFen: amount });
+      const r = await issuer.authorize(trx, cardRecord, { kind: kind === 'sale' ? 'purchase' : 'preauth', amountFen: amount }, ctx.now);
       if (!r.approved) return decline(r.responseCode, { card: cardRecord, passwordFree });
       return { rc: RC.approved, authCode: r.authCode, card: cardRecord, passwordFree, ...(r.holdId ? { holdId: r.holdId } : {}) };
     }
@@ -344,7 +345,7 @@ async function record(ctx: Ctx, trx: Trx, d: Decision, chip?: VerifiedChip): Pro
     refunded_fen: 0,
     card_org: d.card?.card_org ?? null,
     reversal_reason: null,
-    response: storedResponse(body),
+    response: storedResponse(req.mti, fields, body),
     settlement_date: approved ? String(fields[15]) : null,
     created_at: now,
     updated_at: now,

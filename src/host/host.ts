@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { AuditLog } from '../audit/index.js';
 import { cup, Iso8583Error, unpackCupFrame } from '../iso8583/index.js';
 import type { Hsm } from '../hsm/index.js';
 import type { IssuerSimulator } from '../issuer/index.js';
@@ -44,6 +45,7 @@ export class AcquiringHost {
       metrics: options.metrics ?? createHostMetrics(),
       rrn: new RrnGenerator(config.nodeId),
       registry: new RegistryCache(options.store.read),
+      audit: new AuditLog(options.store.engine, options.hsm),
       serialize: (key, work) => this.serialize(key, work),
     };
   }

@@ -1,5 +1,4 @@
 import type { Transaction } from 'kysely';
-import { appendAudit } from '../audit/index.js';
 import { ACCOUNTS, post } from '../ledger/index.js';
 import { merchantById, passwordFreeOf, terminalById, updateTerminal, type Merchant, type Terminal } from '../merchants/index.js';
 import type { Database } from '../store/index.js';
@@ -103,7 +102,7 @@ async function signIn(ctx: Ctx): Promise<ManagementResult> {
   }
   await deps.store.transact(async (trx) => {
     await updateTerminal(trx, terminal.id, { pik: pik.key, mak: mak.key, tdk: tdk?.key ?? null, sign_in_required: 0, last_seen_at: ctx.now });
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_in', subject: terminal.id, outcome: 'success', detail: { operator: req.operatorNo ?? null, working_set: withTdk ? 'pik+mak+tdk' : 'pik+mak' } }, ctx.now);
+    await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_in', subject: terminal.id, outcome: 'success', detail: { operator: req.operatorNo ?? null, working_set: withTdk ? 'pik+mak+tdk' : 'pik+mak' } }, ctx.now);
   });
   const after = (await terminalById(deps.store.read, terminal.id))!;
   return {
@@ -116,7 +115,7 @@ async function signOut(ctx: Ctx): Promise<ManagementResult> {
   const { deps, terminal } = ctx;
   await deps.store.transact(async (trx) => {
     await updateTerminal(trx, terminal.id, { pik: null, mak: null, tdk: null });
-    await appendAudit(trx, deps.store.engine, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_out', subject: terminal.id, outcome: 'success' }, ctx.now);
+    await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_out', subject: terminal.id, outcome: 'success' }, ctx.now);
   });
   return { reply: reply(ctx, RC.approved), terminal: { ...terminal, pik: null, mak: null, tdk: null } };
 }
@@ -145,8 +144,14 @@ interface Totals {
   creditCount: number;
 }
 
+/**
+ * One 31-digit block of 0510 field 48. A batch past the field's digits (more than 999 transactions of
+ * a kind: a terminal that did not settle in time, §4.6) is answered saturated, 999 and 12 nines, so
+ * the answer keeps its layout; such a batch is never balanced, as the terminal cannot count it either.
+ */
 function totalsBlock(t: Totals, result: string): string {
-  return String(t.debitFen).padStart(12, '0') + String(t.debitCount).padStart(3, '0') + String(t.creditFen).padStart(12, '0') + String(t.creditCount).padStart(3, '0') + result;
+  const digits = (n: number, width: number) => String(Math.min(n, 10 ** width - 1)).padStart(width, '0');
+  return digits(t.debitFen, 12) + digits(t.debitCount, 3) + digits(t.creditFen, 12) + digits(t.creditCount, 3) + result;
 }
 
 function parseBlock(digits: string): Totals {
@@ -261,6 +266,8 @@ async function upload(ctx: Ctx): Promise<ManagementResult> {
         await trx
           .insertInto('batch_upload_items')
           .values({ terminal_id: terminal.id, batch, stan: item.slice(2, 8), pan_hash: pan.length >= 12 ? deps.hsm.panHash(pan) : '', amount_fen: Number(item.slice(28, 40)), org_flag: item.slice(0, 2), created_at: ctx.now })
+          // an item sent again (the upload repeated) is kept as first sent
+          .onConflict((oc) => oc.columns(['terminal_id', 'batch', 'stan']).doNothing())
           .execute();
       }
     });
@@ -294,7 +301,12 @@ async function reconcile(trx: Trx, ctx: Ctx, batch: number, declared: number): P
     else if (t.amount_fen !== item.amount_fen || (item.pan_hash !== '' && item.pan_hash !== t.pan_hash)) alerts.push({ kind: 'upload_differs', detail: { stan: item.stan, host_fen: t.amount_fen, terminal_fen: item.amount_fen } });
   }
   if (items.length > 0) for (const t of ours) if (!uploaded.has(t.stan)) alerts.push({ kind: 'upload_missing_from_terminal', detail: { stan: t.stan, amount_fen: t.amount_fen } });
+  // an upload ended again raises only what the first did not (alerts since this batch closed: batch numbers wrap)
+  const { closed_at: closedAt } = await trx.selectFrom('batches').select('closed_at').where('terminal_id', '=', terminal.id).where('batch', '=', batch).executeTakeFirstOrThrow();
+  const raised = await trx.selectFrom('alerts').select(['kind', 'detail']).where('terminal_id', '=', terminal.id).where('kind', 'like', 'upload_%').where('created_at', '>=', closedAt ?? 0).execute();
+  const known = new Set(raised.map((r) => `${r.kind} ${r.detail}`));
   for (const a of alerts) {
+    if (known.has(`${a.kind} ${JSON.stringify({ batch, ...a.detail })}`)) continue;
     await trx.insertInto('alerts').values({ kind: a.kind, terminal_id: terminal.id, merchant_id: terminal.merchant_id, detail: JSON.stringify({ batch, ...a.detail }), created_at: now }).execute();
   }
   if (alerts.length > 0) ctx.deps.log.warn({ tid: terminal.tid, batch, alerts: alerts.length }, 'batch upload differs from host records');

@@ -18,14 +18,32 @@ export function packResponseBody(requestMti: string, fields: Record<number, Fiel
   return cup.pack(new IsoMessage(responseMti(requestMti), { ...fields, 64: Buffer.alloc(8) }));
 }
 
-/** The stored form of a financial response: the packed body in base64 (older rows hold JSON fields). */
-export function storedResponse(body: Buffer): string {
-  return body.toString('base64');
+/**
+ * The stored form of a financial response: the packed body in base64 (older rows hold JSON fields),
+ * never with field 2. A PAN at rest is only its ciphertext, keyed hash and masked form, so a
+ * response that echoes the PAN is stored packed without it, and a retransmission gets it back from
+ * its own field 2 (`replayStored`). Responses to swiped cards carry no 2 and are stored as sent.
+ */
+export function storedResponse(requestMti: string, fields: Record<number, FieldValue>, body: Buffer): string {
+  if (fields[2] === undefined) return body.toString('base64');
+  const { 2: _pan, ...withoutPan } = fields;
+  return packResponseBody(requestMti, withoutPan).toString('base64');
 }
 
-export function replayStored(stored: string, responseCode: string): Reply {
-  if (stored.startsWith('{')) return { fields: loadFields(stored), mac: true };
-  return { fields: { 39: responseCode }, mac: true, body: Buffer.from(stored, 'base64') };
+/** The stored response, for a retransmission of `req`: as first sent, the PAN echoed from `req`'s own field 2. */
+export function replayStored(stored: string, responseCode: string, req: Request): Reply {
+  const pan = req.field(2);
+  if (stored.startsWith('{')) {
+    const fields = loadFields(stored);
+    if (pan !== undefined) fields[2] = pan;
+    return { fields, mac: true };
+  }
+  const body = Buffer.from(stored, 'base64');
+  if (pan === undefined) return { fields: { 39: responseCode }, mac: true, body };
+  const message = cup.unpack(body);
+  const fields: Record<number, FieldValue> = { 2: pan };
+  for (const n of message.fieldNumbers()) if (n !== 64) fields[n] = message.get(n)!;
+  return { fields, mac: true };
 }
 
 export function responseCode(reply: Reply): string {

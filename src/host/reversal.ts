@@ -5,6 +5,7 @@ import type { Database, Engine, TransactionsTable } from '../store/index.js';
 import { lockedOn, newId } from '../store/index.js';
 import { RC } from './catalogue.js';
 import { openBatchNow } from './open-batch.js';
+import { requestKey } from './request-key.js';
 import type { Ctx } from './context.js';
 import { echoFields, type Reply } from './reply.js';
 
@@ -20,7 +21,7 @@ export async function handleReversal(ctx: Ctx): Promise<{ reply: Reply; terminal
   // §8.2 step 3, "T still being processed → wait": behind its own key and, when it may use a new
   // STAN, the original's too, taken in one order so that two requests never wait for each other.
   const original = originalKey(ctx);
-  const keys = [...new Set([`${terminal.id}|${req.batch}|${req.stan}`, ...(original ? [`${terminal.id}|${original.batch}|${original.stan}`] : [])])].sort();
+  const keys = [...new Set([requestKey(terminal.id, req.batch, req.stan), ...(original ? [requestKey(terminal.id, original.batch, original.stan)] : [])])].sort();
   const unit = () => deps.store.transact((trx) => reversalUnit(ctx, trx));
   const reply = await keys.reduceRight<() => Promise<Reply>>((inner, key) => () => deps.serialize(key, inner), unit)();
   return { reply, terminal: (await terminalById(deps.store.read, terminal.id)) ?? terminal };

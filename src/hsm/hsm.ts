@@ -128,9 +128,13 @@ export interface Hsm {
   /** PANs at rest: only ever this (keys derived from the LMK inside the module). */
   protectPan(pan: string): ProtectedPan;
   panHash(pan: string): string;
+  /** The seal of an audit-log entry (HMAC-SHA256 under a key derived from the LMK), hex: only the holder of the LMK can extend or rewrite the chain. */
+  auditSeal(data: string): string;
 
-  /** argon2id hash of a password that enters in clear (demo seeding, portal-set operator passwords). */
+  /** argon2id hash, keyed inside the module, of a password or code that enters in clear (demo seeding, activation codes, portal-set passwords). */
   hashPassword(clear: string): Promise<string>;
+  /** Checks a password or code that arrived in clear (an activation code, §10.1) against a hash of `hashPassword`. */
+  verifyPassword(clear: string, hash: string): Promise<boolean>;
   /** Checks a password block (operator verification, protocol §10.2) against an argon2id hash. */
   verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean>;
   /**

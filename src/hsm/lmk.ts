@@ -18,6 +18,10 @@ export interface Lmk {
   readonly panHashKey: Buffer;
   /** AES-256-GCM key for PANs at rest */
   readonly panEncryptionKey: Buffer;
+  /** argon2id's secret (K) for password hashes: without the LMK, a stolen hash of a 4-digit password cannot be tried offline */
+  readonly passwordSecret: Buffer;
+  /** HMAC-SHA256 key that seals the audit log's chain */
+  readonly auditKey: Buffer;
 }
 
 export const LMK_ENV = 'POSGATE_LMK';
@@ -31,6 +35,8 @@ export function lmkFromBytes(bytes: Uint8Array): Lmk {
     wrappingKey: derive('posgate/key-block/v1'),
     panHashKey: derive('posgate/pan-hash/v1'),
     panEncryptionKey: derive('posgate/pan-encryption/v1'),
+    passwordSecret: derive('posgate/password-secret/v1'),
+    auditKey: derive('posgate/audit-chain/v1'),
     toJSON: () => ({ id }),
     [Symbol.for('nodejs.util.inspect.custom')]: () => `Lmk(${id})`,
   });

@@ -59,6 +59,8 @@ const CACHE_ENTRIES_MAX = 50_000;
 
 /** argon2id parameters (OWASP 2023 minimum: 19 MiB, 2 passes, 1 lane). */
 const ARGON2 = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/** The mark of a password hash keyed with the LMK's password secret (version 1). */
+const KEYED = 'k1$';
 
 /**
  * Unwrapped keys by key block, the least recently used out first — approximately, in two
@@ -412,6 +414,10 @@ export class SoftwareHsm implements Hsm {
     return createHmac('sha256', this.#lmk.panHashKey).update(pan).digest('hex');
   }
 
+  auditSeal(data: string): string {
+    return createHmac('sha256', this.#lmk.auditKey).update(data).digest('hex');
+  }
+
   protectPan(pan: string): ProtectedPan {
     const hash = this.panHash(pan);
     const nonce = randomBytes(12);
@@ -422,17 +428,27 @@ export class SoftwareHsm implements Hsm {
 
   // ---- operator passwords ----
 
+  /**
+   * Passwords and codes are hashed with argon2id keyed by a secret derived from the LMK (argon2's
+   * own K input), marked `k1$` before the PHC string. A POS password has 4 to 8 digits: unkeyed,
+   * its hash falls to 10^4–10^8 offline guesses; keyed, a copy of the database alone allows none.
+   * Hashes made before the key (no mark) still verify, and give way at the next change.
+   */
   async hashPassword(clear: string): Promise<string> {
-    return argon2Hash(clear, ARGON2);
+    return KEYED + (await argon2Hash(clear, { ...ARGON2, secret: this.#lmk.passwordSecret }));
   }
 
-  async verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean> {
-    const password = this.openPin(input);
+  async verifyPassword(clear: string, hash: string): Promise<boolean> {
     try {
-      return await argon2Verify(hash, password);
+      if (hash.startsWith(KEYED)) return await argon2Verify(hash.slice(KEYED.length), clear, { secret: this.#lmk.passwordSecret });
+      return await argon2Verify(hash, clear);
     } catch {
       return false;
     }
+  }
+
+  async verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean> {
+    return this.verifyPassword(this.openPin(input), hash);
   }
 
   async newPasswordFromBlock(input: PinInput, rules: { readonly length: number; readonly previousHashes: readonly string[] }): Promise<NewPasswordResult> {
@@ -440,9 +456,9 @@ export class SoftwareHsm implements Hsm {
     if (password.length !== rules.length) return { ok: false, reason: 'length' };
     if (weakPinReason(password) !== null) return { ok: false, reason: 'weak' };
     for (const previous of rules.previousHashes) {
-      if (await argon2Verify(previous, password).catch(() => false)) return { ok: false, reason: 'reused' };
+      if (await this.verifyPassword(password, previous)) return { ok: false, reason: 'reused' };
     }
-    return { ok: true, hash: await argon2Hash(password, ARGON2) };
+    return { ok: true, hash: await this.hashPassword(password) };
   }
 
   // ---- data ----

@@ -67,6 +67,11 @@ export type Card = CardsTable;
 
 export const PIN_TRIES_MAX = 3;
 
+/** How long an issuer keeps a pre-authorisation's hold before giving the funds back (protocol §7.1: `preauth.valid_days`). */
+export const HOLD_DAYS = 30;
+
+const DAY_MS = 86_400_000;
+
 export type PinCheck = 'ok' | 'wrong' | 'exceeded';
 
 export type IssuerOperation =
@@ -112,10 +117,12 @@ export class IssuerSimulator {
   /** The cards of a group's units in one statement, locked in id order (a unit announces its PAN hash). */
   readonly cardRead: BatchRead = { load: (trx, panHashes) => this.cards.readAhead(trx, panHashes) };
 
+  /** `holdDays`: a hold older than this is released at the card's next authorisation, as an issuer's nightly run would. */
   constructor(
     private readonly hsm: Hsm,
     private readonly pvk: KeyBlock,
     engine: Engine,
+    private readonly holdDays = HOLD_DAYS,
   ) {
     this.cards = new CardsInTransaction(engine);
   }
@@ -255,6 +262,7 @@ export class IssuerSimulator {
 
   async authorize(trx: Trx, card: Card, operation: IssuerOperation, now = Date.now()): Promise<IssuerResult> {
     if (card.status === 'blocked') return { approved: false, responseCode: '62' };
+    await this.expireHolds(trx, card, now);
     const available = availableFen(card);
     if (operation.kind === 'balance') return { approved: true, authCode: authCode(), availableFen: available };
     if (operation.amountFen > available) return { approved: false, responseCode: '51' };
@@ -298,6 +306,26 @@ export class IssuerSimulator {
     if (hold.status !== 'held') return;
     await trx.updateTable('card_holds').set({ status: 'released' }).where('id', '=', holdId).execute();
     this.adjust(trx, card, 0, -hold.amount_fen);
+  }
+
+  /**
+   * Holds older than `holdDays` go back to the cardholder (status `expired`): a pre-authorisation
+   * nobody completed must not keep the funds for good. The host refuses a completion of such a
+   * pre-authorisation with 12 by the same age rule, so an expired hold is never completed; a later
+   * pre-auth void finds it not `held` and releases nothing twice. Cards without holds pay nothing.
+   */
+  private async expireHolds(trx: Trx, card: Card, now: number): Promise<void> {
+    if (card.held_fen === 0) return;
+    const expired = await trx
+      .selectFrom('card_holds')
+      .select(['id', 'amount_fen'])
+      .where('card_id', '=', card.id)
+      .where('status', '=', 'held')
+      .where('created_at', '<', now - this.holdDays * DAY_MS)
+      .execute();
+    if (expired.length === 0) return;
+    await trx.updateTable('card_holds').set({ status: 'expired' }).where('id', 'in', expired.map((h) => h.id)).execute();
+    this.adjust(trx, card, 0, -expired.reduce((sum, h) => sum + Number(h.amount_fen), 0));
   }
 
   /** Restores a released hold (a reversed pre-auth void). */

@@ -61,11 +61,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const lmk = loadLmk({ ...(lmkFile ? { file: lmkFile } : {}), create: store.engine === 'sqlite' && options.lmkFile === undefined });
     const hsm = new SoftwareHsm(lmk);
     const pvk = await systemKey(store, hsm, 'issuer_pvk', { algorithm: 'tdes', length: 16, usage: 'pvk' });
-    const issuer = new IssuerSimulator(hsm, pvk, store.engine);
+    const issuer = new IssuerSimulator(hsm, pvk, store.engine, options.config?.preauthValidDays ?? DEFAULT_HOST_CONFIG.preauthValidDays);
     await store.transact((trx) => ensureSystemAccounts(trx));
     const seeded = options.demo ? await seedDemo(store, hsm, issuer, options.demoTerminals ?? 2) : undefined;
     const metrics = createHostMetrics();
     const host = new AcquiringHost({ store, hsm, issuer, log, metrics, ...(options.config ? { config: options.config } : {}) });
+    // an audit chain from before its seal was keyed is checked and sealed under the LMK, once
+    const audit = await store.transact((trx) => host.deps.audit.reseal(trx));
+    if (audit.outcome === 'resealed') log.info({ entries: audit.entries }, 'audit log sealed under the LMK');
+    if (audit.outcome === 'broken') log.error({ entry: audit.brokenAt }, 'audit log chain broken: left as it is for investigation');
     const iso = await listenIso(host, { port: options.isoPort, ...(options.hostname ? { hostname: options.hostname } : {}) });
     const isoTls = options.tls
       ? await listenIso(host, { port: options.tls.port, ...(options.hostname ? { hostname: options.hostname } : {}), tls: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' } })

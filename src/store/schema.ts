@@ -105,7 +105,7 @@ export interface CardHoldsTable {
   id: string;
   card_id: string;
   amount_fen: number;
-  status: string; // held | completed | released
+  status: string; // held | completed | released | expired (older than the issuer's hold days)
   created_at: number;
 }
 

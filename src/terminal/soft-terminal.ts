@@ -59,7 +59,24 @@ export interface TerminalOptions {
   readonly keepBatchLog?: boolean;
   /** on a long-lived connection, send an echo test (0820/301) after this long without traffic (§1.4: 120 s); 0 turns it off */
   readonly echoIdleMs?: number;
+  /** told when a full batch (`BATCH_SETTLE_AT` transactions) was settled before a new request */
+  readonly onForcedSettlement?: (settlement: Settlement) => void;
 }
+
+/** What a settlement (0500) came to; `rc` is empty when the host did not answer. */
+export interface Settlement {
+  readonly rc: string;
+  readonly balanced: boolean;
+  readonly batch: number;
+  readonly totals: string;
+  readonly uploaded: number;
+}
+
+/**
+ * §4.6: the settlement counts are three digits, and posgate terminals settle at 500 transactions:
+ * a request that would be the 501st of the batch is sent only after the batch is settled.
+ */
+export const BATCH_SETTLE_AT = 500;
 
 export interface Result {
   readonly rc: string;
@@ -72,8 +89,11 @@ export interface Result {
   readonly authCode?: string;
   readonly date?: string;
   readonly cardOrg?: string;
-  /** 'no_response', 'mac_failure', 'result_unknown' when the terminal could not conclude */
-  readonly problem?: 'no_response' | 'mac_failure' | 'result_unknown';
+  /**
+   * Why an answered or unanswered request is not concluded: 'no_response', 'mac_failure',
+   * 'result_unknown', or 'card_declined' (approved by the host, refused by the chip: reversed)
+   */
+  readonly problem?: 'no_response' | 'mac_failure' | 'result_unknown' | 'card_declined';
 }
 
 export interface SaleResult extends Result {
@@ -88,7 +108,7 @@ export interface SaleResult extends Result {
 
 export class TerminalError extends Error {
   constructor(
-    readonly code: 'not_activated' | 'not_signed_in' | 'reversal_pending' | 'activation_failed' | 'sign_in_failed' | 'unknown_transaction' | 'invalid_input',
+    readonly code: 'not_activated' | 'not_signed_in' | 'reversal_pending' | 'settlement_required' | 'activation_failed' | 'sign_in_failed' | 'unknown_transaction' | 'invalid_input',
     message: string,
   ) {
     super(message);
@@ -131,6 +151,7 @@ export class SoftTerminal {
       encryptTracks: true,
       keepBatchLog: true,
       echoIdleMs: 120_000,
+      onForcedSettlement: () => undefined,
       ...options,
     };
     this.state = options.storage.load() ?? { batch: 1, stan: 0, signedIn: false, batchLog: [] };
@@ -359,6 +380,11 @@ export class SoftTerminal {
     await this.honourRequests();
     if (!this.state.signedIn) throw new TerminalError('not_signed_in', 'sign in first');
     if (!(await this.flushReversal())) throw new TerminalError('reversal_pending', 'a reversal is still pending: the host did not answer it');
+    if (this.state.batchLog.length >= BATCH_SETTLE_AT) {
+      const settlement = await this.settle();
+      if (settlement.rc !== '00') throw new TerminalError('settlement_required', `the batch holds ${BATCH_SETTLE_AT} transactions and must be settled first; the host ${settlement.rc ? `answered ${settlement.rc}` : 'did not answer'}`);
+      this.options.onForcedSettlement(settlement);
+    }
   }
 
   private rememberReversal(message: IsoMessage): void {
@@ -439,21 +465,38 @@ export class SoftTerminal {
   }
 
   /** A reversible financial exchange (§8.1): pending reversal written first, cleared on a conclusive answer. */
-  private async reversible(m: IsoMessage): Promise<Result> {
+  /**
+   * Sends a reversible request with its pending reversal written first (§8.1). The reversal stays
+   * when no answer comes (98), when an approval's MAC is wrong (A0), and when the chip that was read
+   * does not accept the issuer's answer to its cryptogram (06): the terminal cannot complete that
+   * approval, so it is not approved here, and the reversal gives the money back before the next request.
+   */
+  private async reversible(m: IsoMessage, card?: CardPresentation): Promise<Result & { issuerAuthenticated?: boolean }> {
     this.rememberReversal(m);
     const r = await this.exchange(m, true);
     if (!r) return this.result(m, r);
-    const rc = r.frame.message.get(39);
-    if (rc === '00' && !this.macValid(r.raw, r.frame)) {
-      this.state.pendingReversal!.reason = 'A0';
-      const auth = r.frame.message.get(38);
-      if (typeof auth === 'string') this.state.pendingReversal!.fields['38'] = auth;
-      this.save();
+    const approved = r.frame.message.get(39) === '00';
+    if (approved && !this.macValid(r.raw, r.frame)) {
+      this.keepReversal('A0', r.frame.message);
       return this.result(m, r, 'mac_failure');
+    }
+    const res = this.result(m, r);
+    const chip = card ? issuerAuthentication(card, res) : {};
+    if (approved && chip.issuerAuthenticated === false) {
+      this.keepReversal('06', r.frame.message);
+      return { ...this.result(m, r, 'card_declined'), ...chip };
     }
     this.state.pendingReversal = undefined;
     this.save();
-    return this.result(m, r);
+    return { ...res, ...chip };
+  }
+
+  /** The pending reversal of an answered request stays, with its reason and the answer's 38 (§8.1). */
+  private keepReversal(reason: 'A0' | '06', response: IsoMessage): void {
+    this.state.pendingReversal!.reason = reason;
+    const auth = response.get(38);
+    if (typeof auth === 'string') this.state.pendingReversal!.fields['38'] = auth;
+    this.save();
   }
 
   // ---- management ----
@@ -658,12 +701,12 @@ export class SoftTerminal {
     await this.beforeFinancial();
     const m = kind === 'sale' ? this.financial('0200', '000000', '22', amountFen) : this.financial('0100', '030000', '10', amountFen, '06');
     this.cardFields(m, card, pin);
-    const res = await this.reversible(m);
+    const res = await this.reversible(m, card);
     const passwordFree = pin === undefined && res.approved;
     const limit = Number(this.state.qps?.FF8059 ?? '100000');
     const noSignature = passwordFree && (this.state.qps?.FF805A ?? '1') === '1' && amountFen <= limit;
     if (res.approved && kind === 'sale') this.log({ stan: res.stan, type: '22', amountFen, pan: card.pan, res });
-    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree, noSignature, ...issuerAuthentication(card, res) };
+    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree, noSignature };
   }
 
   private log(e: { stan: string; type: string; amountFen: number; pan: string; res: Result }): void {
@@ -730,7 +773,7 @@ export class SoftTerminal {
     const m = this.financial('0200', '000000', '20', amountFen, '06');
     this.cardFields(m, { ...card, entry: card.entry }, pin);
     m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
-    const res = await this.reversible(m);
+    const res = await this.reversible(m, card);
     if (res.approved) this.log({ stan: res.stan, type: '20', amountFen, pan: card.pan, res });
     return { ...res, amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
   }
@@ -764,7 +807,7 @@ export class SoftTerminal {
   // ---- settlement ----
 
   /** Settlement (批结算), then batch upload when the host's totals differ; the terminal then moves to the next batch. */
-  async settle(operatorNo = this.options.operator): Promise<{ rc: string; balanced: boolean; batch: number; totals: string; uploaded: number }> {
+  async settle(operatorNo = this.options.operator): Promise<Settlement> {
     if (!(await this.flushReversal())) throw new TerminalError('reversal_pending', 'a reversal is still pending: the host did not answer it');
     const live = this.state.batchLog.filter((e) => e.status === 'approved');
     const block = (org: (e: BatchEntry) => boolean) => {

@@ -2,12 +2,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutate, xorshift } from '../support/mutate.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
 import { build, giveSpecKeys, saleFields, SPEC_KEYS } from '../support/spec-frames.js';
+import type { Database } from '../../src/store/index.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 
 /**
@@ -102,5 +104,20 @@ describe.each(ENGINES)('host on %s: what it logs', (engine) => {
     ];
     expect(keyBlocks.length).toBeGreaterThan(4);
     for (const [what, secret] of secrets) expect(asToken(secret).test(log), `${what} in the log`).toBe(false);
+
+    // Nor does the database hold a PAN in clear, in any encoding: as text, or packed (BCD) inside a
+    // stored message. A PAN at rest is its ciphertext, its keyed hash and its masked form only.
+    const cells: string[] = [];
+    // this store's tables (on PostgreSQL, those of its schema: other tests' schemas sit beside it)
+    const schema = engine === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]!.s : undefined;
+    const tables = (await db.introspection.getTables()).filter((t) => t.schema === schema).map((t) => t.name as keyof Database);
+    expect(tables).toContain('transactions');
+    for (const table of tables) {
+      for (const row of await db.selectFrom(table).selectAll().execute()) {
+        for (const v of Object.values(row)) if (typeof v === 'string') cells.push(v, /^[A-Za-z0-9+/]+={0,2}$/.test(v) ? Buffer.from(v, 'base64').toString('hex') : '');
+      }
+    }
+    expect(cells.length).toBeGreaterThan(100);
+    for (const c of p.info.cards) expect(cells.some((cell) => cell.includes(c.pan)), `the PAN of "${c.description}" in the database`).toBe(false);
   });
 });

@@ -49,6 +49,10 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
       expect(metrics).toMatch(/posgate_store_commits_total \d+/);
       expect(metrics).toMatch(/posgate_store_wal_checkpoints_total \d+/);
       expect(metrics).not.toContain('6224242900000113');
+      const missing = await fetch(`http://127.0.0.1:${p.platform.httpPort}/no-such-page`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await missing.json()).toMatchObject({ status: 404, code: 'not_found' });
     } finally {
       await p.close();
     }
@@ -116,6 +120,35 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
     const verify = cli('ledger', 'verify', '--db', db, '--json');
     expect(verify.status).toBe(1);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: false, accountMismatches: [{ account: 'card_funds', balanceFen: 1, linesFen: 500 }] });
+  });
+
+  it('audit verify: the day\'s sign-in and operator checks hold under the LMK; an entry changed afterwards is found (exit 1); no LMK, exit 2', async () => {
+    const p = await startTestPlatform('sqlite');
+    const t = p.terminal(0);
+    await t.signIn();
+    expect(await t.verifyOperator('01', '2580')).toBe('00');
+    expect(await t.verifyOperator('01', '9999')).toBe('55');
+    const db = p.db;
+    const lmk = join(p.platform.store.file!, '..', 'lmk.key');
+    const first = await p.platform.store.db.selectFrom('audit_events').select('id').where('action', '=', 'operator.verify').orderBy('id').executeTakeFirstOrThrow();
+    await p.close();
+    const ok = cli('audit', 'verify', '--db', db, '--lmk-file', lmk, '--json');
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, events: 3 });
+    expect(cli('audit', 'verify', '--db', db, '--lmk-file', lmk).stdout).toContain('audit log OK: 3 entries');
+
+    // someone turns the successful check into a failed one, straight in the database
+    const { openStore } = await import('../../src/store/index.js');
+    const store = await openStore(db);
+    await store.db.updateTable('audit_events').set({ outcome: 'failure' }).where('id', '=', first.id).execute();
+    await store.close();
+    const broken = cli('audit', 'verify', '--db', db, '--lmk-file', lmk, '--json');
+    expect(broken.status).toBe(1);
+    expect(JSON.parse(broken.stdout)).toEqual({ ok: false, events: 3, brokenAt: first.id });
+
+    const noKey = cli('audit', 'verify', '--db', db, '--json');
+    expect(noKey.status).toBe(2);
+    expect(JSON.parse(noKey.stdout)).toMatchObject({ error: { code: 'no_lmk' } });
   });
 
   it('ledger verify and demo info on a mistyped path say so (exit 2) and create nothing', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
 import { verifyLedger } from '../../src/ledger/index.js';
+import { noPanInStoredResponses } from '../../src/store/migrations/0012_no_pan_in_stored_responses.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
@@ -60,6 +61,34 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     expect(String(again.get(38)).trim()).toBe(first.auth_code);
     const after = await verifyLedger(p.platform.store.db);
     expect(after.postings).toBe(before.postings);
+  });
+
+  it('a keyed sale retransmitted gets its answer byte for byte, field 2 included, though the stored answer holds no PAN', async () => {
+    if (!p) return;
+    const keyed = build(saleFields('000003', 2_500));
+    const first = await link.exchange(keyed);
+    expect(decode(first).message.get(2)).toBe('6224242900000113');
+    const stored = await p.platform.store.db.selectFrom('transactions').select('response').where('stan', '=', '000003').executeTakeFirstOrThrow();
+    expect(cup.unpack(Buffer.from(stored.response, 'base64')).has(2)).toBe(false);
+    const again = await link.exchange(keyed);
+    expect(again!.subarray(13).equals(first!.subarray(13))).toBe(true);
+    expect(macOk(again!)).toBe(true);
+  });
+
+  it('migration 0012 takes the PAN out of answers stored before, and leaves every other field as it was', async () => {
+    if (!p) return;
+    const { db } = p.platform.store;
+    // as stored before: the answer as sent, field 2 and all; and an older row's JSON fields
+    const sent = unpackCupFrame(cup, (await link.exchange(build(saleFields('000003', 2_500))))!, true).message;
+    const packed = cup.pack(sent).toString('base64');
+    await db.updateTable('transactions').set({ response: packed }).where('stan', '=', '000003').execute();
+    await db.updateTable('transactions').set({ response: JSON.stringify({ 2: { t: 's', v: '6224242900000113' }, 39: { t: 's', v: '00' } }) }).where('stan', '=', '000002').execute();
+    await noPanInStoredResponses.up(db);
+    const rows = Object.fromEntries((await db.selectFrom('transactions').select(['stan', 'response']).where('stan', 'in', ['000002', '000003']).execute()).map((r) => [r.stan, r.response]));
+    const cleaned = cup.unpack(Buffer.from(rows['000003']!, 'base64'));
+    expect(cleaned.fieldNumbers()).toEqual(sent.fieldNumbers().filter((n) => n !== 2));
+    for (const n of cleaned.fieldNumbers()) if (n !== 64) expect(cleaned.get(n)).toEqual(sent.get(n));
+    expect(JSON.parse(rows['000002']!)).toEqual({ 39: { t: 's', v: '00' } });
   });
 
   it('a different request under a used STAN is a duplicate (94)', async () => {

@@ -102,6 +102,31 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
     expect(declined.issuerAuthenticated).toBe(true);
   });
 
+  it('a chip that refuses the issuer\'s answer turns an approval into a decline: the terminal reverses it (06) before its next request, and the money comes back', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const good = '6224242900000113';
+    const balance = async () => (await p.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', p.platform.hsm.panHash(good)).executeTakeFirstOrThrow()).balance_fen;
+    const before = await balance();
+    // the card is pulled out, or its second GENERATE AC refuses the ARPC: it does not accept the answer
+    const chip = demoChipCard(good, '01', 5_000); // its counter ahead of every chip this card used before
+    chip.checkIssuerAuthentication = () => false;
+    const sale = await t.sale({ entry: 'chip', pan: good, expiry: '2812', chip }, 2_700, '123456');
+    expect(sale).toMatchObject({ rc: '00', approved: false, problem: 'card_declined', issuerAuthenticated: false });
+    expect(t.pendingReversal).toMatchObject({ reason: '06', fields: { 11: sale.stan, 38: sale.response!.get(38) } });
+    expect(t.batchLog.some((e) => e.stan === sale.stan)).toBe(false);
+    expect(await balance()).toBe(before - 2_700);
+
+    expect((await t.sale(p.card(good), 100, '123456')).rc).toBe('00');
+    expect(t.pendingReversal).toBeUndefined();
+    expect(await balance()).toBe(before - 100);
+    const reversed = await p.platform.store.db.selectFrom('transactions').select(['status', 'reversal_reason']).where('rrn', '=', sale.rrn!).executeTakeFirstOrThrow();
+    expect(reversed).toEqual({ status: 'reversed', reversal_reason: '06' });
+    expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
   it('an approved sale is one balanced posting: card funds up, merchant pending up', async () => {
     const p = platform();
     if (!p) return;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BATCH_SETTLE_AT, type Settlement } from '../../src/terminal/index.js';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { setPasswordFree, passwordFreeOf, merchantById } from '../../src/merchants/index.js';
 import { ENGINES } from '../support/stores.js';
@@ -48,9 +49,15 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
     log[0]!.amountFen = 2_500;
     const r = await t.settle();
     expect(r).toMatchObject({ rc: '00', balanced: false, uploaded: 1 });
-    const alerts = await p.platform.store.db.selectFrom('alerts').select(['kind']).where('kind', 'like', 'upload_%').execute();
-    expect(alerts.map((a) => a.kind).sort()).toEqual(['upload_differs', 'upload_missing_from_terminal']);
+    const alerts = async () => (await p.platform.store.db.selectFrom('alerts').select(['kind']).where('kind', 'like', 'upload_%').execute()).map((a) => a.kind).sort();
+    expect(await alerts()).toEqual(['upload_differs', 'upload_missing_from_terminal']);
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+
+    // the terminal sends the whole upload again (its answer to the end was lost): nothing is counted or raised twice
+    await (t as unknown as { uploadBatch(batch: number, entries: readonly unknown[]): Promise<number> }).uploadBatch(r.batch, log);
+    expect(await alerts()).toEqual(['upload_differs', 'upload_missing_from_terminal']);
+    const items = await p.platform.store.db.selectFrom('batch_upload_items').select('stan').where('batch', '=', r.batch).execute();
+    expect(items).toHaveLength(1);
   });
 
   it('a repeated settlement of the batch just closed gets the stored answer; another batch gets 77', async () => {
@@ -113,5 +120,47 @@ describe.each(ENGINES)('host on %s: settlement, batch upload, password-free paym
     const t = p.terminal(2);
     const r = await t.sale(p.card(GOOD), 100);
     expect(r.rc).toBe('55');
+  });
+});
+
+describe.each(ENGINES)('host on %s: full batches', (engine) => {
+  const platform = platformFor(engine, { terminals: 2 });
+
+  it(`a terminal settles its batch at ${BATCH_SETTLE_AT} transactions, before it sends the next one`, async () => {
+    const p = platform();
+    if (!p) return;
+    const forced: Settlement[] = [];
+    const t = p.terminal(0, { onForcedSettlement: (s) => forced.push(s) });
+    await t.signIn();
+    const batch = t.batch;
+    for (let i = 0; i < BATCH_SETTLE_AT; i++) expect((await t.sale(p.card(GOOD), 1, '123456')).rc).toBe('00');
+    expect(forced).toEqual([]);
+    const next = await t.sale(p.card(GOOD), 1, '123456');
+    expect(next).toMatchObject({ rc: '00', batch: batch + 1 });
+    expect(forced).toHaveLength(1);
+    expect(forced[0]).toMatchObject({ rc: '00', balanced: true, batch, uploaded: 0 });
+    expect(forced[0]!.totals).toBe(`000000000500500${'0'.repeat(15)}1${'0'.repeat(30)}1`);
+    expect(t.batchLog).toHaveLength(1);
+  });
+
+  it('a batch past the three-digit counts (a terminal that never settled) still gets a well-formed 0510: saturated, not balanced', async () => {
+    const p = platform();
+    if (!p) return;
+    // a terminal that keeps no batch log, as a third-party terminal that does not count might
+    const t = p.terminal(1, { keepBatchLog: false });
+    await t.signIn();
+    const sale = await t.sale(p.card(GOOD), 100, '123456');
+    expect(sale.rc).toBe('00');
+    // the host's records of 1,000 more sales in the batch, copied from that one
+    const db = p.platform.store.db;
+    const row = await db.selectFrom('transactions').selectAll().where('rrn', '=', sale.rrn!).executeTakeFirstOrThrow();
+    for (let chunk = 0; chunk < 10; chunk++) {
+      const copies = Array.from({ length: 100 }, (_, i) => ({ ...row, id: `${row.id}-${chunk}-${i}`, stan: String(900_000 + chunk * 100 + i), rrn: `${row.rrn.slice(0, 6)}${String(chunk * 100 + i).padStart(6, '0')}` }));
+      await db.insertInto('transactions').values(copies).execute();
+    }
+    const r = await t.settle();
+    expect(r).toMatchObject({ rc: '00', balanced: false });
+    expect(r.totals).toMatch(/^[0-9]{62}$/);
+    expect(r.totals.slice(0, 31)).toBe(`000000100100999${'0'.repeat(15)}2`);
   });
 });

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ACCOUNTS, balanceOf, verifyLedger } from '../../src/ledger/index.js';
 import { ENGINES } from '../support/stores.js';
-import { platformFor } from '../support/platform.js';
-import type { SaleResult, SoftTerminal } from '../../src/terminal/index.js';
+import { loseAnswer, platformFor } from '../support/platform.js';
 
 const GOOD = '6224242900000113';
 const SUPERVISOR = '315926';
-
-/**
- * As if the terminal had never read the answer to `sale`: its pending reversal is put back (§8.1),
- * from the fields the answer echoed, and goes out before the terminal's next financial request.
- */
-function loseAnswer(t: SoftTerminal, sale: SaleResult): void {
-  const fields = Object.fromEntries([2, 3, 4, 11, 22, 25, 41, 42, 49, 60].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))]));
-  (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = { mti: '0200', reason: '98', fields };
-}
 
 describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversals', (engine) => {
   const platform = platformFor(engine, { terminals: 3 });
@@ -167,6 +157,47 @@ describe.each(ENGINES)('host on %s: voids, refunds, pre-authorisations, reversal
     const held = await p.platform.store.db.selectFrom('cards').select('held_fen').where('pan_hash', '=', p.platform.hsm.panHash(GOOD)).executeTakeFirstOrThrow();
     expect(held.held_fen).toBe(0);
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('a pre-authorisation older than 30 days cannot be completed (12) and its hold goes back to the card', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(2);
+    await t.signIn();
+    const card = p.card(GOOD, 'keyed');
+    const available = async () => (await t.balance(p.card(GOOD), '123456')).balanceFen!;
+    const before = await available();
+    const fresh = await t.preauth(card, 7_000, '123456');
+    const old = await t.preauth(card, 4_000, '123456');
+    expect([fresh.rc, old.rc]).toEqual(['00', '00']);
+    expect(await available()).toBe(before - 11_000);
+
+    // 31 days pass for the second pre-authorisation, 29 for the first
+    const db = p.platform.store.db;
+    const age = async (rrn: string, days: number) => {
+      const txn = await db.selectFrom('transactions').select(['hold_id', 'created_at']).where('rrn', '=', rrn).executeTakeFirstOrThrow();
+      const then = txn.created_at - days * 86_400_000;
+      await db.updateTable('transactions').set({ created_at: then }).where('rrn', '=', rrn).execute();
+      await db.updateTable('card_holds').set({ created_at: then }).where('id', '=', txn.hold_id!).execute();
+    };
+    await age(old.rrn!, 31);
+    await age(fresh.rrn!, 29);
+
+    expect((await t.completion(card, { authCode: old.authCode!, date: old.date! }, 4_000)).rc).toBe('12');
+    // the next authorisation on the card releases the expired hold, and only that one
+    expect(await available()).toBe(before - 7_000);
+    expect(await available()).toBe(before - 7_000);
+    const holds = await db.selectFrom('card_holds').innerJoin('transactions', 'transactions.hold_id', 'card_holds.id').select(['transactions.rrn', 'card_holds.status']).where('transactions.rrn', 'in', [old.rrn!, fresh.rrn!]).execute();
+    expect(Object.fromEntries(holds.map((h) => [h.rrn, h.status]))).toEqual({ [old.rrn!]: 'expired', [fresh.rrn!]: 'held' });
+
+    // a void of the expired pre-authorisation is answered but gives back nothing a second time
+    await t.verifyOperator('00', SUPERVISOR);
+    expect((await t.preauthVoid(card, { authCode: old.authCode!, date: old.date!, amountFen: 4_000 })).rc).toBe('00');
+    expect(await available()).toBe(before - 7_000);
+    // the 29-day-old one still completes
+    expect((await t.completion(card, { authCode: fresh.authCode!, date: fresh.date! }, 7_000)).rc).toBe('00');
+    expect(await available()).toBe(before - 7_000);
+    expect((await verifyLedger(db)).ok).toBe(true);
   });
 
   it('balance inquiry answers the available balance in field 54', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { Algorithm, hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { applicationCryptogram, applicationCryptogramSessionKey, arpcMethod1, decodeClearPinBlock, deriveIccMasterKey, pinBlockAccount, tdesEcb } from '../../src/crypto/index.js';
 import { HsmError, lmkFromBytes, loadLmk, SoftwareHsm, type KeyBlock } from '../../src/hsm/index.js';
@@ -247,10 +248,26 @@ describe('PANs at rest and operator passwords', () => {
   it('verifies the §10.2 operator password block against an argon2id hash', async () => {
     const pik = (await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'pin' }, hex(PIK))).key;
     const hash = await hsm.hashPassword('123456');
-    expect(hash).toMatch(/^\$argon2id\$/);
+    expect(hash).toMatch(/^k1\$\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const input = { account: '000030000001', block: hex('DFB27320502A595C'), under: { key: pik, format: 0 as const } };
     expect(await hsm.verifyPasswordBlock(input, hash)).toBe(true);
     expect(await hsm.verifyPasswordBlock(input, await hsm.hashPassword('123457'))).toBe(false);
+  });
+
+  it('keys password hashes with the LMK: a copied hash verifies nowhere else, and no offline guess finds a 4-digit password', async () => {
+    const hash = await hsm.hashPassword('2580');
+    expect(await hsm.verifyPassword('2580', hash)).toBe(true);
+    const elsewhere = new SoftwareHsm(lmkFromBytes(randomBytes(32)));
+    expect(await elsewhere.verifyPassword('2580', hash)).toBe(false);
+    // what an attacker holding only the database can do: argon2id over every 4-digit password, as stored
+    const phc = hash.slice('k1$'.length);
+    const tried = await Promise.all(['2580', '0000', '1397'].map((guess) => argon2Verify(phc, guess)));
+    expect(tried).toEqual([false, false, false]);
+    // a hash made before keying (plain argon2id) still verifies, until the password changes
+    const legacy = await argon2Hash('2580', { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(await hsm.verifyPassword('2580', legacy)).toBe(true);
+    expect(await hsm.verifyPassword('2581', legacy)).toBe(false);
+    expect(await hsm.verifyPassword('2580', 'k1$not a hash')).toBe(false);
   });
 
   it('takes the §10.3 new password block only when it follows the rules', async () => {

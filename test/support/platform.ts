@@ -7,7 +7,7 @@ import { demoChipCard, demoInfo, type DemoInfo } from '../../src/demo/seed.js';
 import type { HostConfig } from '../../src/host/index.js';
 import { startPlatform, type Platform, type PlatformOptions } from '../../src/platform/platform.js';
 import type { Engine } from '../../src/store/index.js';
-import { ChipCardSimulator, MemoryStorage, SoftTerminal, type CardPresentation, type TerminalOptions } from '../../src/terminal/index.js';
+import { ChipCardSimulator, MemoryStorage, SoftTerminal, type CardPresentation, type SaleResult, type TerminalOptions } from '../../src/terminal/index.js';
 import { afterAll, beforeAll } from 'vitest';
 import { freshPostgresSchema, postgresReachable } from './stores.js';
 
@@ -87,4 +87,13 @@ export function platformFor(engine: Engine, options: Parameters<typeof startTest
   });
   afterAll(async () => platform?.close());
   return () => platform;
+}
+
+/**
+ * As if the terminal had never read the answer to `sale`: its pending reversal is put back (§8.1),
+ * from the fields the answer echoed, and goes out before the terminal's next financial request.
+ */
+export function loseAnswer(t: SoftTerminal, sale: SaleResult): void {
+  const fields = Object.fromEntries([2, 3, 4, 11, 22, 25, 41, 42, 49, 60].filter((n) => sale.response!.get(n) !== undefined || n === 22).map((n) => [String(n), n === 22 ? '021' : String(sale.response!.get(n))]));
+  (t as unknown as { state: { pendingReversal?: unknown } }).state.pendingReversal = { mti: '0200', reason: '98', fields };
 }

@@ -9,6 +9,9 @@ import { cardImkAc } from './0006_card_imk_ac.js';
 import { cardLastAtc } from './0007_card_last_atc.js';
 import { hostLeases } from './0008_host_leases.js';
 import { noLineAccountIndex } from './0009_no_line_account_index.js';
+import { cardHoldsByCard } from './0010_card_holds_by_card.js';
+import { uploadItemsOnce } from './0011_upload_items_once.js';
+import { noPanInStoredResponses } from './0012_no_pan_in_stored_responses.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -22,6 +25,9 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0007_card_last_atc': cardLastAtc,
     '0008_host_leases': hostLeases,
     '0009_no_line_account_index': noLineAccountIndex,
+    '0010_card_holds_by_card': cardHoldsByCard,
+    '0011_upload_items_once': uploadItemsOnce,
+    '0012_no_pan_in_stored_responses': noPanInStoredResponses,
   };
   return { getMigrations: async () => migrations };
 }
