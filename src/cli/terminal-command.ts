@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
-import { inWindow, localTime } from '../host/clock.js';
-import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type SaleResult, type Settlement } from '../terminal/index.js';
+import { inWindow, localTime, resolveMmdd } from '../host/clock.js';
+import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type ReceiptData, type Result, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -166,6 +166,16 @@ function passwordFreeLocally(t: SoftTerminal, card: CardPresentation, amountFen:
   return inWindow(hhmm, q.FF9001 ?? '0000', q.FF9002 ?? '0000');
 }
 
+/**
+ * The transaction's date and time as the host answered them (fields 13 and 12, China time), which is
+ * what a refund or a completion must quote later; the terminal's China clock fills what is missing.
+ * The process's own time zone plays no part: a terminal abroad prints the acquirer's date.
+ */
+function hostTime(r: Result): ReceiptData['at'] {
+  const now = localTime(Date.now(), 'Asia/Shanghai');
+  return { date: r.date ? resolveMmdd(r.date, now.day) : now.day, time: r.time ?? now.hhmmss };
+}
+
 function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['kind'], t: SoftTerminal, operator: string, mid: string, entry: EntryMode): void {
   if (r.problem === 'no_response') return p.say('主机无应答，交易已记为待冲正 No answer from the host: the transaction will be reversed');
   if (r.problem === 'mac_failure') return p.say('应答MAC校验错，交易将冲正 Response MAC wrong: the transaction will be reversed');
@@ -189,7 +199,7 @@ function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['k
     stan: r.stan,
     rrn: r.rrn ?? '',
     authCode: r.authCode ?? '',
-    at: new Date(),
+    at: hostTime(r),
     cardOrg: r.cardOrg ?? 'CUP',
     passwordFree: r.passwordFree,
     noSignature: r.noSignature,

@@ -18,7 +18,11 @@ export interface ReceiptData {
   readonly stan: string;
   readonly rrn: string;
   readonly authCode: string;
-  readonly at: Date;
+  /**
+   * The acceptor's local date (YYYY-MM-DD) and time (hhmmss) of the transaction, as the host answered
+   * it in fields 13 and 12: the date a refund or completion later quotes, whatever the printer's clock says.
+   */
+  readonly at: { readonly date: string; readonly time: string };
   readonly cardOrg: string;
   readonly passwordFree: boolean;
   readonly noSignature: boolean;
@@ -59,9 +63,8 @@ export function formatYuan(fen: number): string {
   return `${sign}${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-function stamp(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+function stamp(at: ReceiptData['at']): string {
+  return `${at.date.replaceAll('-', '/')} ${at.time.slice(0, 2)}:${at.time.slice(2, 4)}:${at.time.slice(4, 6)}`;
 }
 
 /** Breaks a line into pieces of at most 32 columns. */

@@ -87,7 +87,9 @@ export interface Result {
   readonly batch: number;
   readonly rrn?: string;
   readonly authCode?: string;
+  /** the host's local date (MMDD, field 13) and time (hhmmss, field 12) of the transaction */
   readonly date?: string;
+  readonly time?: string;
   readonly cardOrg?: string;
   /**
    * Why an answered or unanswered request is not concluded: 'no_response', 'mac_failure',
@@ -459,6 +461,7 @@ export class SoftTerminal {
       ...(text(37) ? { rrn: text(37) } : {}),
       ...(text(38) ? { authCode: text(38) } : {}),
       ...(text(13) ? { date: text(13) } : {}),
+      ...(text(12) ? { time: text(12) } : {}),
       ...(text(63) ? { cardOrg: text(63)!.slice(0, 3) } : {}),
       ...(problem ? { problem } : {}),
     };

@@ -62,6 +62,12 @@ describe('posgate terminal (the CLI POS)', () => {
   });
 });
 
+/** UTC−12 and UTC+14 are 26 hours apart, so at any moment one of them is on another day than China. */
+function zoneWhereTodayIsNotChinas(): string {
+  const today = (timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone }).format(Date.now());
+  return ['Etc/GMT+12', 'Pacific/Kiritimati'].find((zone) => today(zone) !== today('Asia/Shanghai'))!;
+}
+
 describe('posgate terminal: a refund from the receipt', () => {
   let p: TestPlatform;
   beforeAll(async () => {
@@ -71,7 +77,10 @@ describe('posgate terminal: a refund from the receipt', () => {
 
   it('refunds part of a sale by the reference number and date on its receipt', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
-    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '1', '--port', String(p.platform.iso.port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // The terminal runs where today is not China's day: the receipt still prints the date the host
+    // keeps (China's), which is the one the refund must quote.
+    const env = { ...process.env, TZ: zoneWhereTodayIsNotChinas() };
+    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '1', '--port', String(p.platform.iso.port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let out = '';
     const waitFor = (re: RegExp) =>
       new Promise<RegExpExecArray>((resolve, reject) => {

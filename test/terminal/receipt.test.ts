@@ -14,7 +14,7 @@ const base: ReceiptData = {
   stan: '000004',
   rrn: '6CWFRPHE0000',
   authCode: '403920',
-  at: new Date('2026-11-22T09:30:00+08:00'),
+  at: { date: '2026-11-22', time: '093000' },
   cardOrg: 'CUP',
   passwordFree: false,
   noSignature: false,
@@ -32,6 +32,7 @@ describe('receipts for a 58 mm printer', () => {
     expect(text).toContain('RMB 1,234.56');
     expect(text).toContain('商户存根 MERCHANT COPY');
     expect(text).toContain('持卡人签名');
+    expect(text).toContain('日期时间     2026/11/22 09:30:00');
   });
 
   it('print 免密免签 instead of a signature line for password-free payments under the limit', () => {
