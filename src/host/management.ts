@@ -46,11 +46,9 @@ export async function handleManagement(ctx: Ctx): Promise<ManagementResult> {
     case 'echo':
       return { reply: reply(ctx, RC.approved) };
     case 'qps_download':
-      return { reply: reply(ctx, RC.approved, { 62: Buffer.from(qpsParameters(ctx.merchant), 'latin1') }) };
-    case 'qps_download_end': {
-      await ctx.deps.store.transact((trx) => updateTerminal(trx, ctx.terminal.id, { qps_version_held: ctx.merchant.qps_version }));
-      return { reply: reply(ctx, RC.approved), terminal: { ...ctx.terminal, qps_version_held: ctx.merchant.qps_version } };
-    }
+      return qpsDownload(ctx);
+    case 'qps_download_end':
+      return qpsDownloadEnd(ctx);
     case 'settlement':
       return settle(ctx);
     case 'upload_detail':
@@ -118,6 +116,28 @@ async function signOut(ctx: Ctx): Promise<ManagementResult> {
     await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'terminal.sign_out', subject: terminal.id, outcome: 'success' }, ctx.now);
   });
   return { reply: reply(ctx, RC.approved), terminal: { ...terminal, pik: null, mak: null, tdk: null } };
+}
+
+/** 394 (§9.3): the merchant's parameters, and the version they are, which the 395 will make the terminal's. */
+async function qpsDownload(ctx: Ctx): Promise<ManagementResult> {
+  const version = ctx.merchant.qps_version;
+  await ctx.deps.store.transact((trx) => updateTerminal(trx, ctx.terminal.id, { qps_version_offered: version }));
+  return { reply: reply(ctx, RC.approved, { 62: Buffer.from(qpsParameters(ctx.merchant), 'latin1') }), terminal: { ...ctx.terminal, qps_version_offered: version } };
+}
+
+/**
+ * 395 (§9.3): the terminal now holds the version its 394 was sent, not necessarily the merchant's
+ * current one (a change between the two keeps it asked to download). A 395 with no 394 before it
+ * changes nothing; both are answered 00.
+ */
+async function qpsDownloadEnd(ctx: Ctx): Promise<ManagementResult> {
+  const held = await ctx.deps.store.transact(async (trx) => {
+    const row = await trx.selectFrom('terminals').select(['qps_version_offered', 'qps_version_held']).where('id', '=', ctx.terminal.id).executeTakeFirstOrThrow();
+    if (row.qps_version_offered === null) return row.qps_version_held;
+    await updateTerminal(trx, ctx.terminal.id, { qps_version_held: row.qps_version_offered });
+    return row.qps_version_offered;
+  });
+  return { reply: reply(ctx, RC.approved), terminal: { ...ctx.terminal, qps_version_held: held } };
 }
 
 /** §9.3: the 394 parameter entries, TAG (6 hex) ‖ LEN (3 digits) ‖ VALUE. */

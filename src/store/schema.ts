@@ -48,6 +48,8 @@ export interface TerminalsTable {
   software_version: string | null;
   last_seen_at: number | null;
   qps_version_held: number;
+  /** the version sent in the terminal's last 394; its 395 makes it the one held */
+  qps_version_offered: number | null;
   sign_in_required: number;
   activation_code_hash: string | null;
   activation_expires_at: number | null;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cup, unpackCupFrame } from '../../src/iso8583/index.js';
 import { verifyLedger } from '../../src/ledger/index.js';
+import { merchantByMid, passwordFreeOf, setPasswordFree } from '../../src/merchants/index.js';
 import { noPanInStoredResponses } from '../../src/store/migrations/0012_no_pan_in_stored_responses.js';
 import { ENGINES, postgresReachable } from '../support/stores.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
-import { build, giveSpecKeys, hex, macOk, pinBlock, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
+import { build, buildUnmaced, giveSpecKeys, hex, macOk, pinBlock, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
 
 // shared/protocol/terminal-iso8583.md §12.2: sale, swipe with PIN, ¥12.34, STAN 2, batch 1, encrypted track.
 const SALE_12_2 = hex(`007760000300006031000102000200302004C020C0981300000000000000123400000202100012336224242900000113D16A
@@ -215,5 +216,24 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     const raw = await t.sale(p.card('6224242900000113'), 100, '123456');
     expect(raw.rc).toBe('77');
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('password-free settings changed between a terminal\'s 394 and its 395: the terminal is still asked to download (9)', async () => {
+    if (!p) return;
+    const management = (stan: string, code: string) => buildUnmaced({ 11: stan, 60: `00000001${code}` }, code === '301' ? '0820' : '0800');
+    const download = decode(await link.exchange(management('000901', '394'))).message;
+    expect(String((download.get(62) as Buffer).toString('latin1'))).toContain('FF9001004' + '0900');
+    // the merchant moves the window while that terminal is between its two messages
+    await p.platform.store.transact(async (trx) => {
+      const m = (await merchantByMid(trx, '898310054110001'))!;
+      await setPasswordFree(trx, m.id, { ...passwordFreeOf(m), windowStart: '0800' });
+    });
+    p.platform.host.deps.registry.forgetMerchant((await merchantByMid(p.platform.store.db, '898310054110001'))!.id);
+    expect(decode(await link.exchange(management('000902', '395'))).message.get(39)).toBe('00');
+    // the terminal holds the 09:00 window, so every answer keeps asking it to download again
+    expect(decode(await link.exchange(management('000903', '301'))).header.processingRequest).toBe('9');
+    expect(decode(await link.exchange(management('000904', '394'))).message.get(62)!.toString()).toContain('FF9001004' + '0800');
+    expect(decode(await link.exchange(management('000905', '395'))).message.get(39)).toBe('00');
+    expect(decode(await link.exchange(management('000906', '301'))).header.processingRequest).toBe('0');
   });
 });

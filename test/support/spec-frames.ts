@@ -34,6 +34,12 @@ export function build(fields: Record<number, string | Buffer>, mti = '0200', for
   return frame;
 }
 
+/** A framed management request for terminal 30000001 that carries no MAC (0800 394/395, 0820 301, §5.4). */
+export function buildUnmaced(fields: Record<number, string | Buffer>, mti: string): Buffer {
+  const m = new IsoMessage(mti, { 41: '30000001', 42: '898310054110001', ...fields });
+  return packCupFrame(cup, { tpdu: { id: '60', destination: '0003', source: '0000' }, header: { applicationType: '60', specVersion: '31', terminalStatus: '0', processingRequest: '0', subVersion: '010200' }, message: m }, true);
+}
+
 /** An ISO 9564 format 0 PIN block under the spec's PIK. */
 export function pinBlock(pin: string, pan: string): Buffer {
   const field = Buffer.from(`0${pin.length}${pin}`.padEnd(16, 'F'), 'hex');

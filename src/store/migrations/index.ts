@@ -12,6 +12,7 @@ import { noLineAccountIndex } from './0009_no_line_account_index.js';
 import { cardHoldsByCard } from './0010_card_holds_by_card.js';
 import { uploadItemsOnce } from './0011_upload_items_once.js';
 import { noPanInStoredResponses } from './0012_no_pan_in_stored_responses.js';
+import { qpsVersionOffered } from './0013_qps_version_offered.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -28,6 +29,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0010_card_holds_by_card': cardHoldsByCard,
     '0011_upload_items_once': uploadItemsOnce,
     '0012_no_pan_in_stored_responses': noPanInStoredResponses,
+    '0013_qps_version_offered': qpsVersionOffered,
   };
   return { getMigrations: async () => migrations };
 }
