@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cup, unpackCupFrame, type IsoMessage } from '../../src/iso8583/index.js';
+import { demoChipCard } from '../../src/demo/seed.js';
 import { verifyLedger } from '../../src/ledger/index.js';
+import { merchantByMid, passwordFreeOf, setPasswordFree } from '../../src/merchants/index.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
 import { build, giveSpecKeys, rcOf, saleFields, saleFieldsWithoutPin } from '../support/spec-frames.js';
@@ -92,5 +94,22 @@ describe('host on postgres: two requests on one row in two concurrent groups', (
     expect([first, second].sort()).toEqual(['00', '63']);
     expect(await balance()).toBe(before - (first === '00' ? 2_000 : 1_000));
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
+  });
+
+  it('two password-free taps of one card at once stay within its daily count: one 00, one 55 (PIN needed)', async () => {
+    if (!p) return;
+    const credit = '6258070000000801';
+    await p.platform.store.transact(async (trx) => {
+      const m = (await merchantByMid(trx, '898310054110001'))!;
+      await setPasswordFree(trx, m.id, { ...passwordFreeOf(m), windowStart: '0000', windowEnd: '0000', dailyCount: 1 });
+    });
+    p.platform.host.deps.registry.forgetMerchant((await merchantByMid(p.platform.store.db, '898310054110001'))!.id);
+    const chip = demoChipCard(credit);
+    const tap = (stan: string, amount: number) =>
+      build({ 2: credit, 3: '000000', 4: String(amount).padStart(12, '0'), 11: stan, 14: '2812', 22: '072', 23: chip.cardSequence, 25: '00', 41: '30000001', 42: '898310054110001', 49: '156', 55: chip.generateArqc({ amountFen: amount, type: '00' }), 60: '22000001000600' });
+    const codes = await inTwoGroups(tap('000821', 300), tap('000822', 400));
+    expect(codes.sort()).toEqual(['00', '55']);
+    const free = await p.platform.store.db.selectFrom('transactions').select((eb) => eb.fn.countAll<string>().as('n')).where('password_free', '=', 1).where('response_code', '=', '00').executeTakeFirstOrThrow();
+    expect(Number(free.n)).toBe(1);
   });
 });
