@@ -317,7 +317,8 @@ export class SoftTerminal {
         }
         const m = decoded.message;
         const swapped = decoded.tpdu.destination === '0000' && decoded.tpdu.source === this.options.nii;
-        if (!swapped || m.mti !== wantMti || m.get(41) !== message.get(41) || m.get(11) !== message.get(11)) continue;
+        // §5.5: MTI, 11, 41 and 42 must be the request's, else the response is someone else's
+        if (!swapped || m.mti !== wantMti || m.get(41) !== message.get(41) || m.get(42) !== message.get(42) || m.get(11) !== message.get(11)) continue;
         if ((message.has(3) && m.get(3) !== message.get(3)) || (message.has(4) && m.get(4) !== message.get(4))) return undefined;
         if (!this.options.longLived) this.close();
         this.state.requested = decoded.header.processingRequest;
