@@ -1,7 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { tdesEcb, tdesKcv } from '../../src/crypto/index.js';
 import { cup, IsoMessage, packCupFrame, unpackCupFrame } from '../../src/iso8583/index.js';
-import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
+import { MemoryStorage, SoftTerminal, TerminalError } from '../../src/terminal/index.js';
 
 /**
  * §5.5: a response whose MTI, 11, 41 or 42 is not the request's is someone else's; the terminal
@@ -52,5 +54,30 @@ describe('software terminal: whose response it takes (§5.5)', () => {
     const host = await scriptedHost((request) => [answer(request, '00', { 42: '898310054110002' })]);
     server = host.server;
     expect(await terminalOn(host.port).echo()).toBe('');
+  });
+
+  /** A sign-in answer (§6.2): PIK, MAK and TDK under the TMK, each with its check value, or a wrong one for `spoil`. */
+  function signInAnswer(request: IsoMessage, tmk: Buffer, spoil?: 'pik' | 'mak' | 'tdk'): IsoMessage {
+    const parts = (['pik', 'mak', 'tdk'] as const).flatMap((name) => {
+      const key = randomBytes(16);
+      const kcv = tdesKcv(key, 4);
+      return [tdesEcb(tmk).encrypt(key), name === spoil ? Buffer.from(kcv.map((b) => b ^ 0x01)) : kcv];
+    });
+    return new IsoMessage('0810', { 11: String(request.get(11)), 12: '101500', 13: '1122', 39: '00', 41: String(request.get(41)), 42: String(request.get(42)), 60: String(request.get(60)), 62: Buffer.concat(parts) });
+  }
+
+  it('signs in with working keys whose check values hold, and refuses keys whose check values do not (§6.2)', async () => {
+    const tmk = randomBytes(16);
+    const spoiled: ('pik' | 'mak' | 'tdk' | undefined)[] = ['pik', 'mak', 'tdk', undefined];
+    const host = await scriptedHost((request) => [signInAnswer(request, tmk, spoiled.shift())]);
+    server = host.server;
+    const t = terminalOn(host.port);
+    t.injectTmk(tmk.toString('hex'));
+    // three answers in a row with a wrong check value: the terminal gives up and stays signed out
+    await expect(t.signIn()).rejects.toThrow(TerminalError);
+    expect(t.signedIn).toBe(false);
+    // the fourth answer's keys check: signed in
+    expect((await t.signIn()).rc).toBe('00');
+    expect(t.signedIn).toBe(true);
   });
 });
