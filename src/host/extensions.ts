@@ -94,7 +94,8 @@ async function activationTry(trx: Trx, engine: Engine, terminalId: string, max: 
   return { count: used + 1, last: used + 1 >= max };
 }
 
-type PasswordCheck = { ok: true; op: Operator } | { ok: false; rc: string };
+/** `rehashed`: the right password's keyed hash, when the operator's was of the older, unkeyed form. */
+type PasswordCheck = { ok: true; op: Operator; rehashed?: string } | { ok: false; rc: string };
 
 /** The password check shared by 902 and 903 (§10.2): 99, 75, 55, or the operator. */
 async function checkOperatorPassword(ctx: Ctx, action: string): Promise<PasswordCheck> {
@@ -112,12 +113,21 @@ async function checkOperatorPassword(ctx: Ctx, action: string): Promise<Password
     return { ok: false, rc: RC.pinTriesExceeded };
   }
   dummyHash ??= deps.hsm.hashPassword('posgate-timing-equaliser');
-  const verified = await deps.hsm.verifyPasswordBlock(input, taken?.op.password_hash ?? (await dummyHash));
-  if (!taken || !verified) {
+  const verdict = await deps.hsm.verifyPasswordBlock(input, taken?.op.password_hash ?? (await dummyHash));
+  if (!taken || !verdict.ok) {
     await audit('failure', { reason: taken ? 'wrong_password' : 'unknown_operator', locked: taken?.last === true });
     return { ok: false, rc: taken?.last ? RC.pinTriesExceeded : RC.wrongPin };
   }
-  return { ok: true, op: taken.op };
+  return { ok: true, op: taken.op, ...(verdict.rehashed ? { rehashed: verdict.rehashed } : {}) };
+}
+
+/**
+ * Puts the keyed hash of a right password in place of the unkeyed one it was checked against, unless
+ * the password changed meanwhile: a database copied later gives no offline guesses at it.
+ */
+async function keepRehashed(trx: Trx, terminalId: string, op: Operator, rehashed: string | undefined): Promise<void> {
+  if (rehashed === undefined) return;
+  await trx.updateTable('operators').set({ password_hash: rehashed }).where('terminal_id', '=', terminalId).where('no', '=', op.no).where('password_hash', '=', op.password_hash).execute();
 }
 
 /**
@@ -145,6 +155,7 @@ export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> 
   if (!check.ok) return { reply: reply(ctx, check.rc, echo63(ctx)) };
   await deps.store.transact(async (trx) => {
     await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
+    await keepRehashed(trx, terminal.id, check.op, check.rehashed);
     if (check.op.no === '00') {
       const expires = ctx.now + deps.config.operatorGrantSeconds * 1000;
       await trx.insertInto('supervisor_grants').values({ terminal_id: terminal.id, expires_at: expires }).onConflict((oc) => oc.column('terminal_id').doUpdateSet({ expires_at: expires })).execute();
@@ -174,10 +185,11 @@ export async function handleOperatorPassword(ctx: Ctx): Promise<ManagementResult
       return false;
     }
     if (result.ok) {
-      await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
+      await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.rehashed ?? check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
     } else {
       // the old password was right: the try it took, and a lock it may have set, are undone
       await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
+      await keepRehashed(trx, terminal.id, check.op, check.rehashed);
     }
     await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);
     return true;

@@ -77,6 +77,12 @@ export interface ProtectedPan {
 
 export type NewPasswordResult = { readonly ok: true; readonly hash: string } | { readonly ok: false; readonly reason: 'length' | 'weak' | 'reused' };
 
+/** What a password block check found; `rehashed` only for a right password under an older hash. */
+export interface PasswordVerdict {
+  readonly ok: boolean;
+  readonly rehashed?: string;
+}
+
 export interface Hsm {
   /** identifies the LMK (not secret) */
   readonly lmkId: string;
@@ -135,8 +141,12 @@ export interface Hsm {
   hashPassword(clear: string): Promise<string>;
   /** Checks a password or code that arrived in clear (an activation code, §10.1) against a hash of `hashPassword`. */
   verifyPassword(clear: string, hash: string): Promise<boolean>;
-  /** Checks a password block (operator verification, protocol §10.2) against an argon2id hash. */
-  verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean>;
+  /**
+   * Checks a password block (operator verification, protocol §10.2) against an argon2id hash. When
+   * the password is right and `hash` is of an older, unkeyed form, `rehashed` is its keyed hash,
+   * to be stored in its place.
+   */
+  verifyPasswordBlock(input: PinInput, hash: string): Promise<PasswordVerdict>;
   /**
    * A new password from a block (§10.3): `length` digits, not weak (one digit repeated, an
    * ascending or descending run), not the current or a recent one (`previousHashes`).

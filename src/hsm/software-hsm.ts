@@ -38,7 +38,7 @@ import {
   type KcvMethod,
 } from '../crypto/index.js';
 import { HsmError } from './errors.js';
-import type { CardData, ChipCryptogram, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, NewPasswordResult, PinBlockRef, PinInput, PinOwner, ProtectedPan, PvvParams } from './hsm.js';
+import type { CardData, ChipCryptogram, Hsm, Ibm3624Params, KeySpec, KeyWithCheck, MacAlgorithm, NewPasswordResult, PasswordVerdict, PinBlockRef, PinInput, PinOwner, ProtectedPan, PvvParams } from './hsm.js';
 import { KEY_USAGES, unwrapKey, wrapKey, type KeyBlock, type KeyHeader, type KeyUsage } from './key-block.js';
 import type { Lmk } from './lmk.js';
 
@@ -432,7 +432,8 @@ export class SoftwareHsm implements Hsm {
    * Passwords and codes are hashed with argon2id keyed by a secret derived from the LMK (argon2's
    * own K input), marked `k1$` before the PHC string. A POS password has 4 to 8 digits: unkeyed,
    * its hash falls to 10^4–10^8 offline guesses; keyed, a copy of the database alone allows none.
-   * Hashes made before the key (no mark) still verify, and give way at the next change.
+   * Hashes made before the key (no mark) still verify; the first right password block replaces
+   * them (verifyPasswordBlock's `rehashed`).
    */
   async hashPassword(clear: string): Promise<string> {
     return KEYED + (await argon2Hash(clear, { ...ARGON2, secret: this.#lmk.passwordSecret }));
@@ -447,8 +448,10 @@ export class SoftwareHsm implements Hsm {
     }
   }
 
-  async verifyPasswordBlock(input: PinInput, hash: string): Promise<boolean> {
-    return this.verifyPassword(this.openPin(input), hash);
+  async verifyPasswordBlock(input: PinInput, hash: string): Promise<PasswordVerdict> {
+    const password = this.openPin(input);
+    if (!(await this.verifyPassword(password, hash))) return { ok: false };
+    return hash.startsWith(KEYED) ? { ok: true } : { ok: true, rehashed: await this.hashPassword(password) };
   }
 
   async newPasswordFromBlock(input: PinInput, rules: { readonly length: number; readonly previousHashes: readonly string[] }): Promise<NewPasswordResult> {

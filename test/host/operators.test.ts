@@ -1,3 +1,4 @@
+import { Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
 import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
@@ -32,6 +33,27 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
     // the fifth try: the right old password, a new one that is a run
     expect(await t.changeOperatorPassword('02', '1397', '1234')).toBe('12');
     expect(await t.verifyOperator('02', '1397')).toBe('00');
+  });
+
+  it('replaces a password hash made before keying with a keyed one at the first right password', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(2);
+    await t.signIn();
+    const { db } = p.platform.store;
+    const operator = db.selectFrom('operators').innerJoin('terminals', 'terminals.id', 'operators.terminal_id').where('terminals.tid', '=', t.tid).where('operators.no', '=', '01');
+    const terminalId = (await db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id;
+    // as an older posgate stored it: plain argon2id, which a copy of the database lets anyone guess at
+    const legacy = await argon2Hash('2580', { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    await db.updateTable('operators').set({ password_hash: legacy }).where('terminal_id', '=', terminalId).where('no', '=', '01').execute();
+    expect(await t.verifyOperator('01', '1111')).toBe('55');
+    expect((await operator.select('password_hash').executeTakeFirstOrThrow()).password_hash).toBe(legacy);
+    expect(await t.verifyOperator('01', '2580')).toBe('00');
+    const stored = (await operator.select('password_hash').executeTakeFirstOrThrow()).password_hash;
+    expect(stored.startsWith('k1$')).toBe(true);
+    expect(await p.platform.hsm.verifyPassword('2580', stored)).toBe(true);
+    expect(await t.verifyOperator('01', '2580')).toBe('00');
+    expect(await t.verifyOperator('01', '2581')).toBe('55');
   });
 
   it('changes an operator password only to one that follows the rules (12 otherwise)', async () => {

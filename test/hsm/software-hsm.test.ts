@@ -250,8 +250,15 @@ describe('PANs at rest and operator passwords', () => {
     const hash = await hsm.hashPassword('123456');
     expect(hash).toMatch(/^k1\$\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     const input = { account: '000030000001', block: hex('DFB27320502A595C'), under: { key: pik, format: 0 as const } };
-    expect(await hsm.verifyPasswordBlock(input, hash)).toBe(true);
-    expect(await hsm.verifyPasswordBlock(input, await hsm.hashPassword('123457'))).toBe(false);
+    expect(await hsm.verifyPasswordBlock(input, hash)).toEqual({ ok: true });
+    expect(await hsm.verifyPasswordBlock(input, await hsm.hashPassword('123457'))).toEqual({ ok: false });
+    // a right password under a hash made before keying: its keyed hash comes back, to replace it
+    const legacy = await argon2Hash('123456', { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    const verdict = await hsm.verifyPasswordBlock(input, legacy);
+    expect(verdict.ok).toBe(true);
+    expect(verdict.rehashed).toMatch(/^k1\$/);
+    expect(await hsm.verifyPassword('123456', verdict.rehashed!)).toBe(true);
+    expect(await hsm.verifyPasswordBlock(input, await argon2Hash('654321'))).toEqual({ ok: false });
   });
 
   it('keys password hashes with the LMK: a copied hash verifies nowhere else, and no offline guess finds a 4-digit password', async () => {
