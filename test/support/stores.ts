@@ -8,16 +8,25 @@ export const PG_URL = process.env.POSGATE_TEST_PG_URL ?? 'postgres://postgres@12
 let pgReachable: Promise<boolean> | undefined;
 export function postgresReachable(): Promise<boolean> {
   pgReachable ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await client.connect();
-      await client.end();
-      return true;
-    } catch {
-      if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_URL}; CI must start it (.ci/run)`);
-      console.warn(`PostgreSQL not reachable at ${PG_URL}: PostgreSQL suites are skipped on this machine`);
-      return false;
+    // a few tries: on a busy machine (test files in parallel, or another suite against the same
+    // server) a first connection can be slow or find every slot taken for a moment
+    let failure: unknown;
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5_000 });
+      try {
+        await client.connect();
+        await client.end();
+        return true;
+      } catch (err) {
+        failure = err;
+        await client.end().catch(() => undefined);
+        if ((err as { code?: string }).code === 'ECONNREFUSED') break; // no server: no use waiting
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
     }
+    if (process.env.CI) throw new Error(`PostgreSQL is not reachable at ${PG_URL} (${String(failure)}); CI must start it (.ci/run)`);
+    console.warn(`PostgreSQL not reachable at ${PG_URL}: PostgreSQL suites are skipped on this machine`);
+    return false;
   })();
   return pgReachable;
 }
