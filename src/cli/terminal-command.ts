@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { inWindow, localTime, resolveMmdd } from '../host/clock.js';
-import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type EntryMode, type ReceiptData, type Result, type SaleResult, type Settlement } from '../terminal/index.js';
+import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type Endpoint, type EntryMode, type ReceiptData, type Result, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -72,6 +72,9 @@ export function terminalCommand(io: Io, run: Run): Command {
     .option('--tmk <hex>', 'inject this TMK (key ceremony); otherwise activate with menu item A')
     .option('--host <host>', 'host address', '127.0.0.1')
     .option('--port <port>', 'host ISO 8583 port', '8583')
+    .option('--tls', 'connect over TLS (the host\'s --tls-port), checking the host\'s certificate')
+    .option('--ca <file>', 'with --tls: trust this CA or pinned certificate (PEM) rather than the system\'s CAs')
+    .option('--servername <name>', 'with --tls: the name the host\'s certificate must carry (default: --host)')
     .option('--state <file>', 'the terminal\'s secure storage (keys, batch, pending reversal)')
     .option('--operator <no>', 'operator number', '01')
     .action((o) =>
@@ -87,11 +90,12 @@ export function terminalCommand(io: Io, run: Run): Command {
           tmk = demoTmk(tid);
         }
         if (!tid || !mid) throw new UsageError('terminal_identity', 'give --demo N, or --tid and --mid');
+        const endpoint = terminalEndpoint(o);
         const p = new Prompter(io);
         const terminal = new SoftTerminal({
           tid,
           mid,
-          endpoint: { host: o.host, port: Number(o.port) },
+          endpoint,
           storage: new FileStorage(o.state ?? `data/terminal-${tid}.json`),
           operator: o.operator,
           responseTimeoutMs: 15_000,
@@ -108,6 +112,25 @@ export function terminalCommand(io: Io, run: Run): Command {
         }
       }, () => false),
     );
+}
+
+/** Where the terminal connects: plain TCP, or TLS checking the host's certificate (§1.4). */
+function terminalEndpoint(o: { host: string; port: string; tls?: boolean; ca?: string; servername?: string }): Endpoint {
+  const port = Number(o.port);
+  if (!/^\d{1,5}$/.test(o.port) || port < 1 || port > 65_535) throw new UsageError('invalid_port', `--port takes 1–65535, not "${o.port}"`);
+  if (!o.tls) {
+    if (o.ca !== undefined || o.servername !== undefined) throw new UsageError('tls_options', '--ca and --servername go with --tls');
+    return { host: o.host, port };
+  }
+  let ca: Buffer | undefined;
+  if (o.ca !== undefined) {
+    try {
+      ca = readFileSync(o.ca);
+    } catch (err) {
+      throw new UsageError('tls_files', `cannot read the CA certificate: ${(err as Error).message}`);
+    }
+  }
+  return { host: o.host, port, tls: { minVersion: 'TLSv1.2', ...(ca ? { ca } : {}), ...(o.servername ? { servername: o.servername } : {}) } };
 }
 
 /**
@@ -177,7 +200,10 @@ function hostTime(r: Result): ReceiptData['at'] {
 }
 
 function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['kind'], t: SoftTerminal, operator: string, mid: string, entry: EntryMode): void {
-  if (r.problem === 'no_response') return p.say('主机无应答，交易已记为待冲正 No answer from the host: the transaction will be reversed');
+  if (r.problem === 'no_response') {
+    const why = t.connectionProblem ? ` (cannot connect: ${t.connectionProblem})` : '';
+    return p.say(`主机无应答，交易已记为待冲正 No answer from the host${why}: the transaction will be reversed`);
+  }
   if (r.problem === 'mac_failure') return p.say('应答MAC校验错，交易将冲正 Response MAC wrong: the transaction will be reversed');
   if (r.problem === 'result_unknown') return p.say('结果未知，请核对 Result unknown: check with the acquirer');
   if (r.problem === 'card_declined') return p.say('卡片拒绝发卡行应答，交易将冲正 DECLINED by the card: it did not accept the issuer\'s answer, the transaction will be reversed');

@@ -139,6 +139,7 @@ function nextStan(stan: number): number {
 export class SoftTerminal {
   private state: TerminalState;
   private connection?: Connection;
+  private connectFailure?: string;
   private mac?: BlockCipher;
   private readonly options: Required<Omit<TerminalOptions, 'endpoint' | 'storage'>> & Pick<TerminalOptions, 'endpoint' | 'storage'>;
 
@@ -267,8 +268,19 @@ export class SoftTerminal {
 
   private async connection_(): Promise<Connection> {
     if (this.connection?.alive) return this.connection;
-    this.connection = await Connection.open(this.options.endpoint);
+    try {
+      this.connection = await Connection.open(this.options.endpoint);
+    } catch (err) {
+      this.connectFailure = (err as Error).message;
+      throw err;
+    }
+    this.connectFailure = undefined;
     return this.connection;
+  }
+
+  /** Why the last attempt to reach the host failed (refused, timed out, a certificate not trusted); cleared by a connection. */
+  get connectionProblem(): string | undefined {
+    return this.connectFailure;
   }
 
   /**
@@ -537,7 +549,7 @@ export class SoftTerminal {
     for (let attempt = 0; attempt < 3; attempt++) {
       const m = new IsoMessage('0800').set(11, this.takeStan()).set(41, this.options.tid).set(42, this.options.mid).set(60, `00${String(this.state.batch).padStart(6, '0')}${code}`).set(63, `${operatorNo} `);
       const r = await this.exchange(m, false);
-      if (!r) throw new TerminalError('sign_in_failed', 'no answer to the sign-in');
+      if (!r) throw new TerminalError('sign_in_failed', `no answer to the sign-in${this.connectFailure ? ` (cannot connect: ${this.connectFailure})` : ''}`);
       const rc = String(r.frame.message.get(39));
       if (rc !== '00') return { rc, batch: this.state.batch };
       const keys = r.frame.message.get(62);

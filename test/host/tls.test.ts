@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createECDH } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,26 @@ import { demoInfo } from '../../src/demo/seed.js';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
+const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+/** `posgate terminal …` as a cashier runs it, with `input` typed at its menus; what it printed. */
+function cliTerminal(args: string[], input: string): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'terminal', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.on('exit', () => resolve(out));
+    child.stdin.end(input);
+  });
+}
+
 describe('the TLS listener and the activation TLS rule', () => {
   let platform: Platform;
   let cert: Buffer;
+  let dir: string;
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'posgate-tls-'));
+    dir = mkdtempSync(join(tmpdir(), 'posgate-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     cert = readFileSync(join(dir, 'cert.pem'));
     writeFileSync(join(dir, 'lmk.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -34,6 +50,19 @@ describe('the TLS listener and the activation TLS rule', () => {
     const untrusting = new SoftTerminal({ tid: info.terminals[1]!.tid, mid: info.terminals[1]!.mid, storage: new MemoryStorage(), endpoint: { host: '127.0.0.1', port: platform.isoTls!.port, tls: { servername: 'localhost' } } });
     untrusting.injectTmk(info.terminals[1]!.tmk);
     await expect(untrusting.signIn()).rejects.toThrow(/no answer/);
+  });
+
+  it('posgate terminal --tls signs in and sells over TLS, trusting the certificate given with --ca, and no other', async () => {
+    const args = ['--demo', '2', '--host', '127.0.0.1', '--port', String(platform.isoTls!.port), '--tls', '--servername', 'localhost'];
+    const trusting = await cliTerminal([...args, '--ca', join(dir, 'cert.pem'), '--state', join(dir, 'cli-1.json')], '1\n2\n12.00\n1\ns\n123456\n0\n');
+    expect(trusting).toContain('签到成功 signed in');
+    expect(trusting).toContain('交易成功 APPROVED');
+    // the system's CAs do not know this self-signed certificate: no connection, no sign-in
+    const untrusting = await cliTerminal([...args, '--state', join(dir, 'cli-2.json')], '1\n0\n');
+    expect(untrusting).not.toContain('签到成功');
+    expect(untrusting).toContain('no answer to the sign-in (cannot connect: self-signed certificate)');
+    // --ca without --tls is a mistake, said before anything is sent
+    expect(await cliTerminal(['--demo', '1', '--ca', join(dir, 'cert.pem')], '0\n')).toContain('--ca and --servername go with --tls');
   });
 
   it('refuses activation over plain TCP from a non-loopback address (63)', async () => {
