@@ -1,6 +1,7 @@
 import { CryptoInputError } from '../crypto/index.js';
 import { HsmError } from '../hsm/index.js';
 import { Iso8583Error } from '../iso8583/index.js';
+import { TerminalError } from '../terminal/index.js';
 
 /** Bad input from the person at the keyboard: printed as a clear message, exit code 2. */
 export class UsageError extends Error {
@@ -42,6 +43,6 @@ export function describeError(err: unknown): { code: string; message: string; ex
   if (err instanceof UsageError || err instanceof CryptoInputError || err instanceof HsmError) {
     return { code: err.code, message: err.message, exit: EXIT_BAD_INPUT };
   }
-  if (err instanceof Iso8583Error) return { code: err.code, message: err.message, exit: EXIT_BAD_INPUT };
+  if (err instanceof Iso8583Error || err instanceof TerminalError) return { code: err.code, message: err.message, exit: EXIT_BAD_INPUT };
   return { code: 'internal_error', message: err instanceof Error ? err.message : String(err), exit: EXIT_INTERNAL };
 }

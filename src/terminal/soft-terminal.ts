@@ -16,6 +16,7 @@ import { cup, Iso8583Error, IsoMessage, packCupFrame, unpackCupFrame, type CupFr
 import type { BatchEntry, PendingReversal, TerminalState, TerminalStorage } from './storage.js';
 import { Connection, TimeoutError, type Endpoint } from './transport.js';
 import type { ChipCardSimulator } from './chip-card-simulator.js';
+import { TerminalError } from './errors.js';
 
 /**
  * The software POS terminal: the terminal side of the posgate protocol as a library, used by the
@@ -106,16 +107,6 @@ export interface SaleResult extends Result {
   readonly balanceFen?: number;
   /** chip reads: whether the issuer's ARPC in the response proved it saw this card's ARQC (absent: none came) */
   readonly issuerAuthenticated?: boolean;
-}
-
-export class TerminalError extends Error {
-  constructor(
-    readonly code: 'not_activated' | 'not_signed_in' | 'reversal_pending' | 'settlement_required' | 'activation_failed' | 'sign_in_failed' | 'unknown_transaction' | 'invalid_input',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TerminalError';
-  }
 }
 
 const REVERSAL_COPIES = [2, 3, 4, 11, 14, 22, 23, 25, 38, 41, 42, 49, 55, 60, 61];

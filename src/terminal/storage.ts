@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { TerminalError } from './errors.js';
 
 /** One line of the terminal's batch log: what it will count at settlement and upload. */
 export interface BatchEntry {
@@ -55,27 +56,64 @@ export class MemoryStorage implements TerminalStorage {
   }
 }
 
-/** A JSON file, written to a temporary file, fsynced and renamed over the old one: never half-written. */
+/**
+ * A JSON file, written to a temporary file, fsynced and renamed over the old one, the rename made
+ * durable by an fsync of the folder: never half-written, and still there after a power cut. It
+ * holds keys in clear, so, like the LMK file, it is mode 0600 and refused when others can read it.
+ */
 export class FileStorage implements TerminalStorage {
   constructor(private readonly path: string) {}
+
   load(): TerminalState | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.path, 'utf8')) as TerminalState;
+      if (process.platform !== 'win32') {
+        const mode = statSync(this.path).mode & 0o777;
+        if (mode & 0o077) {
+          throw new TerminalError('state_file_exposed', `${this.path} is readable by others (mode ${mode.toString(8)}): the keys in it may have been copied. chmod 600 it, and have the terminal activated again if in doubt`);
+        }
+      }
+      text = readFileSync(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    let state: Partial<TerminalState> | null;
+    try {
+      state = JSON.parse(text) as Partial<TerminalState> | null;
+    } catch {
+      state = null;
+    }
+    if (state === null || typeof state !== 'object' || !Number.isInteger(state.batch) || !Number.isInteger(state.stan) || !Array.isArray(state.batchLog)) {
+      throw new TerminalError('state_file_corrupt', `${this.path} is not a terminal state file (its batch, STAN or batch log cannot be read); it is left as it is`);
+    }
+    return state as TerminalState;
   }
+
   save(state: TerminalState): void {
-    mkdirSync(dirname(this.path), { recursive: true });
+    const folder = dirname(this.path);
+    mkdirSync(folder, { recursive: true });
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
+      if (process.platform !== 'win32') chmodSync(tmp, 0o600); // a temporary file left by a crash kept its old mode
       writeSync(fd, JSON.stringify(state));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, this.path);
+    syncFolder(folder);
+  }
+}
+
+/** The rename is durable only once the folder's entry is on disk (POSIX); Windows cannot open a folder, and needs no such step. */
+function syncFolder(folder: string): void {
+  if (process.platform === 'win32') return;
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
