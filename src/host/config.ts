@@ -12,7 +12,9 @@ export interface HostConfig {
   readonly preauthValidDays: number;
   readonly preauthCompletionTolerancePct: number;
   readonly operatorTriesMax: number;
+  /** the first lock's length; each lock in a row lasts twice the one before, up to operatorLockMinutesMax; 0 locks until unlocked */
   readonly operatorLockMinutes: number;
+  readonly operatorLockMinutesMax: number;
   readonly operatorGrantSeconds: number;
   readonly activationRequireTls: boolean;
   readonly activationTriesMax: number;
@@ -35,6 +37,7 @@ export const DEFAULT_HOST_CONFIG: HostConfig = {
   preauthCompletionTolerancePct: 15,
   operatorTriesMax: 5,
   operatorLockMinutes: 30,
+  operatorLockMinutesMax: 24 * 60,
   operatorGrantSeconds: 120,
   activationRequireTls: true,
   activationTriesMax: 5,

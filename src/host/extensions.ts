@@ -143,9 +143,18 @@ async function operatorTry(trx: Trx, engine: Engine, terminalId: string, no: str
   if (op.locked_until !== null && (op.locked_until === 0 || op.locked_until > now)) return 'locked';
   const failures = op.failures + 1;
   const last = failures >= config.operatorTriesMax;
-  const lockedUntil = last ? (config.operatorLockMinutes === 0 ? 0 : now + config.operatorLockMinutes * 60_000) : null;
-  await updateOperator(trx, terminalId, no, { failures: last ? 0 : failures, locked_until: lockedUntil, updated_at: now });
+  const lockedUntil = last ? (config.operatorLockMinutes === 0 ? 0 : now + lockMinutes(config, op.lockouts) * 60_000) : null;
+  await updateOperator(trx, terminalId, no, { failures: last ? 0 : failures, locked_until: lockedUntil, lockouts: last ? op.lockouts + 1 : op.lockouts, updated_at: now });
   return { op, last };
+}
+
+/**
+ * A lock's length after `before` locks in a row: 30, 60, 120 … minutes, then a day. With a lock that
+ * always lifted after 30 minutes, a 4-digit password took 240 guesses a day, so fell in about six
+ * weeks; doubling holds it to a few guesses a day once the first day is past.
+ */
+function lockMinutes(config: Pick<HostConfig, 'operatorLockMinutes' | 'operatorLockMinutesMax'>, before: number): number {
+  return Math.min(config.operatorLockMinutes * 2 ** Math.min(before, 30), Math.max(config.operatorLockMinutes, config.operatorLockMinutesMax));
 }
 
 export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> {
@@ -154,7 +163,7 @@ export async function handleOperatorVerify(ctx: Ctx): Promise<ManagementResult> 
   const check = await checkOperatorPassword(ctx, 'operator.verify');
   if (!check.ok) return { reply: reply(ctx, check.rc, echo63(ctx)) };
   await deps.store.transact(async (trx) => {
-    await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
+    await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, lockouts: 0, updated_at: ctx.now });
     await keepRehashed(trx, terminal.id, check.op, check.rehashed);
     if (check.op.no === '00') {
       const expires = ctx.now + deps.config.operatorGrantSeconds * 1000;
@@ -185,10 +194,10 @@ export async function handleOperatorPassword(ctx: Ctx): Promise<ManagementResult
       return false;
     }
     if (result.ok) {
-      await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.rehashed ?? check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, updated_at: ctx.now });
+      await updateOperator(trx, terminal.id, check.op.no, { password_hash: result.hash, password_history: JSON.stringify([check.rehashed ?? check.op.password_hash, ...history].slice(0, 3)), must_change: 0, failures: 0, locked_until: null, lockouts: 0, updated_at: ctx.now });
     } else {
       // the old password was right: the try it took, and a lock it may have set, are undone
-      await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, updated_at: ctx.now });
+      await updateOperator(trx, terminal.id, check.op.no, { failures: 0, locked_until: null, lockouts: 0, updated_at: ctx.now });
       await keepRehashed(trx, terminal.id, check.op, check.rehashed);
     }
     await deps.audit.append(trx, { actor: `terminal:${terminal.tid}`, action: 'operator.password_change', subject: `operator:${terminal.tid}:${check.op.no}`, outcome: result.ok ? 'success' : 'failure', detail: { reason: result.ok ? null : result.reason } }, ctx.now);

@@ -206,8 +206,8 @@ export async function putOperator(trx: Transaction<Database>, terminalId: string
   if (!/^[0-9]{2}$/.test(no)) throw new RangeError('operator numbers are 2 digits');
   await trx
     .insertInto('operators')
-    .values({ terminal_id: terminalId, no, role: operatorRole(no), password_hash: passwordHash, password_history: '[]', must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, updated_at: now })
-    .onConflict((oc) => oc.columns(['terminal_id', 'no']).doUpdateSet({ password_hash: passwordHash, must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, updated_at: now }))
+    .values({ terminal_id: terminalId, no, role: operatorRole(no), password_hash: passwordHash, password_history: '[]', must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, lockouts: 0, updated_at: now })
+    .onConflict((oc) => oc.columns(['terminal_id', 'no']).doUpdateSet({ password_hash: passwordHash, must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, lockouts: 0, updated_at: now }))
     .execute();
 }
 
@@ -215,7 +215,7 @@ export async function operator(db: Db, terminalId: string, no: string): Promise<
   return db.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no).executeTakeFirst();
 }
 
-export async function updateOperator(db: Db, terminalId: string, no: string, patch: Partial<Pick<Operator, 'password_hash' | 'password_history' | 'must_change' | 'failures' | 'locked_until' | 'updated_at'>>): Promise<void> {
+export async function updateOperator(db: Db, terminalId: string, no: string, patch: Partial<Pick<Operator, 'password_hash' | 'password_history' | 'must_change' | 'failures' | 'locked_until' | 'lockouts' | 'updated_at'>>): Promise<void> {
   await db.updateTable('operators').set(patch).where('terminal_id', '=', terminalId).where('no', '=', no).execute();
 }
 

@@ -67,6 +67,8 @@ export interface OperatorsTable {
   must_change: number;
   failures: number;
   locked_until: number | null;
+  /** locks in a row since the last right password: each lasts twice the one before, up to a day */
+  lockouts: number;
   updated_at: number;
 }
 

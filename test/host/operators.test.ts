@@ -24,6 +24,37 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
     expect(await verifyAuditChain(p.platform.store.db, p.platform.hsm)).toMatchObject({ ok: true });
   });
 
+  it('each lock in a row lasts twice the one before (30, 60, 120 minutes …); a right password starts again at 30', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(1);
+    await t.signIn();
+    const { db } = p.platform.store;
+    const terminalId = (await db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id;
+    /** five wrong passwords for cashier 02: the minutes its lock then lasts */
+    const lockFor = async (): Promise<number> => {
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await t.verifyOperator('02', '8642'));
+      expect(answers).toEqual(['55', '55', '55', '55', '75']);
+      const { locked_until: until } = await db.selectFrom('operators').select('locked_until').where('terminal_id', '=', terminalId).where('no', '=', '02').executeTakeFirstOrThrow();
+      return Math.round((Number(until) - Date.now()) / 60_000);
+    };
+    /** the lock runs out (as if its time had passed) */
+    const waitOut = () => db.updateTable('operators').set({ locked_until: Date.now() - 1 }).where('terminal_id', '=', terminalId).where('no', '=', '02').execute();
+    const minutes = [];
+    for (let i = 0; i < 7; i++) {
+      minutes.push(await lockFor());
+      expect(await t.verifyOperator('02', '1397')).toBe('75'); // locked: even the right password is refused
+      await waitOut();
+    }
+    expect(minutes).toEqual([30, 60, 120, 240, 480, 960, 1440]);
+    expect(await lockFor()).toBe(1440); // a day at most
+    await waitOut();
+    expect(await t.verifyOperator('02', '1397')).toBe('00');
+    expect(await lockFor()).toBe(30);
+    await waitOut();
+  });
+
   it('a right old password ends the count of wrong ones, even when the new one breaks the rules (12)', async () => {
     const p = platform();
     if (!p) return;

@@ -13,6 +13,7 @@ import { cardHoldsByCard } from './0010_card_holds_by_card.js';
 import { uploadItemsOnce } from './0011_upload_items_once.js';
 import { noPanInStoredResponses } from './0012_no_pan_in_stored_responses.js';
 import { qpsVersionOffered } from './0013_qps_version_offered.js';
+import { operatorLockouts } from './0014_operator_lockouts.js';
 
 /** Plain ordered migrations, one set for both engines; applied on start. */
 export function migrationProvider(engine: Engine): MigrationProvider {
@@ -30,6 +31,7 @@ export function migrationProvider(engine: Engine): MigrationProvider {
     '0011_upload_items_once': uploadItemsOnce,
     '0012_no_pan_in_stored_responses': noPanInStoredResponses,
     '0013_qps_version_offered': qpsVersionOffered,
+    '0014_operator_lockouts': operatorLockouts,
   };
   return { getMigrations: async () => migrations };
 }
