@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
 import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
 import { ENGINES } from '../support/stores.js';
-import { platformFor } from '../support/platform.js';
+import { platformFor, type TestPlatform } from '../support/platform.js';
+
+/** Demo terminal `index`, signed in, and its row's id, to read and set its operators' rows. */
+async function signedIn(p: TestPlatform, index: number) {
+  const t = p.terminal(index);
+  await t.signIn();
+  const { db } = p.platform.store;
+  const terminalId = (await db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id;
+  return { t, db, terminalId };
+}
 
 describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
   const platform = platformFor(engine, { terminals: 3 });
@@ -27,10 +36,7 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
   it('each lock in a row lasts twice the one before (30, 60, 120 minutes …); a right password starts again at 30', async () => {
     const p = platform();
     if (!p) return;
-    const t = p.terminal(1);
-    await t.signIn();
-    const { db } = p.platform.store;
-    const terminalId = (await db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id;
+    const { t, db, terminalId } = await signedIn(p, 1);
     /** five wrong passwords for cashier 02: the minutes its lock then lasts */
     const lockFor = async (): Promise<number> => {
       const answers = [];
@@ -69,11 +75,8 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
   it('replaces a password hash made before keying with a keyed one at the first right password', async () => {
     const p = platform();
     if (!p) return;
-    const t = p.terminal(2);
-    await t.signIn();
-    const { db } = p.platform.store;
-    const operator = db.selectFrom('operators').innerJoin('terminals', 'terminals.id', 'operators.terminal_id').where('terminals.tid', '=', t.tid).where('operators.no', '=', '01');
-    const terminalId = (await db.selectFrom('terminals').select('id').where('tid', '=', t.tid).executeTakeFirstOrThrow()).id;
+    const { t, db, terminalId } = await signedIn(p, 2);
+    const operator = db.selectFrom('operators').where('terminal_id', '=', terminalId).where('no', '=', '01');
     // as an older posgate stored it: plain argon2id, which a copy of the database lets anyone guess at
     const legacy = await argon2Hash('2580', { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
     await db.updateTable('operators').set({ password_hash: legacy }).where('terminal_id', '=', terminalId).where('no', '=', '01').execute();
