@@ -218,6 +218,22 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     expect((await verifyLedger(p.platform.store.db)).ok).toBe(true);
   });
 
+  // §5.1: what the host does not carry is answered 40, and a chip terminal's other post-settlement uploads 00
+  it.each([
+    ['sign-in with single-length keys (001)', '0810', '40', () => buildUnmaced({ 11: '000931', 60: '00000001001', 63: '01 ' }, '0800')],
+    ['a BIN-table download (396)', '0810', '40', () => buildUnmaced({ 11: '000932', 60: '00000001396' }, '0800')],
+    ['an offline sale notice (0220, 60.1 24)', '0230', '40', () => build({ ...saleFieldsWithoutPin('000933'), 22: '012', 60: '24000001000600' }, '0220')],
+    ['a 0200 of type 36', '0210', '40', () => build({ ...saleFieldsWithoutPin('000934'), 22: '012', 60: '36000001000600' }, '0200')],
+    ['a refund reversal (0420)', '0430', '40', () => build({ ...saleFieldsWithoutPin('000935'), 3: '200000', 22: '012', 60: '25000001000600' }, '0420')],
+    ['a script result (0620)', '0630', '40', () => build({ ...saleFieldsWithoutPin('000936'), 22: '012', 60: '00000001951' }, '0620')],
+    ['another 0320 (60.3 203)', '0330', '00', () => buildUnmaced({ 11: '000937', 48: '0000', 60: '00000001203' }, '0320')],
+  ])('%s → %s %s', async (_what, mti, rc, frame) => {
+    if (!p) return;
+    const m = decode(await link.exchange(frame())).message;
+    expect([m.mti, m.get(39)]).toEqual([mti, rc]);
+    expect(m.has(64)).toBe(false); // raised before the MAC check, or not MAC-bearing (§5.3)
+  });
+
   it('password-free settings changed between a terminal\'s 394 and its 395: the terminal is still asked to download (9)', async () => {
     if (!p) return;
     const management = (stan: string, code: string) => buildUnmaced({ 11: stan, 60: `00000001${code}` }, code === '301' ? '0820' : '0800');
