@@ -113,6 +113,8 @@ describe.each(ENGINES)('host on %s: the protocol, byte for byte, and bad input',
     ['PIN flag without a PIN block', { 22: '012' }, '30'],
     ['amount zero', { 4: '000000000000' }, '13'],
     ['PAN that fails Luhn', { 2: '6224242900000114' }, '14'],
+    ['expiry in month 13', { 14: '2813' }, '30'],
+    ['chip data that is not BER-TLV', { 55: Buffer.from('9F2608AABB', 'hex') }, '30'],
   ])('%s → %s', async (_what, change, rc) => {
     if (!p) return;
     const stan = String(100 + Math.floor(Math.random() * 800000)).padStart(6, '0');
