@@ -424,6 +424,8 @@ export class SoftTerminal {
     if (magnetic) m.set(35, this.track2(card, encrypt));
     if (pin !== undefined) {
       if (!this.state.pik) throw new TerminalError('not_signed_in', 'the terminal has no PIN key: sign in first');
+      // checked before anything is sent or a reversal is written: a mistyped PIN is asked for again
+      if (!/^[0-9]{4,12}$/.test(pin)) throw new TerminalError('invalid_input', 'a PIN is 4 to 12 digits');
       const block = this.cipher(this.state.pik).encrypt(encodeClearPinBlock(0, pin, pinBlockAccount(card.pan)));
       m.set(26, '12').set(52, block);
     }
@@ -510,6 +512,8 @@ export class SoftTerminal {
 
   /** 901 activation (§10.1): the TMK arrives under an ECDH-derived key. */
   async activate(serial: string, code: string): Promise<{ rc: string; tmkKcv?: string }> {
+    if (!/^[\x21-\x7e]{1,32}$/.test(serial)) throw new TerminalError('invalid_input', 'a serial number is 1 to 32 printable characters, no spaces');
+    if (!/^[0-9]{12}$/.test(code)) throw new TerminalError('invalid_input', 'an activation code is 12 digits');
     const ecdh = createECDH('prime256v1');
     const pub = ecdh.generateKeys();
     const field62 = buildActivationRequest(serial, code, pub);
@@ -625,6 +629,7 @@ export class SoftTerminal {
 
   private passwordBlock(password: string): Buffer {
     if (!this.state.pik) throw new TerminalError('not_signed_in', 'sign in first');
+    if (!/^[0-9]{4,8}$/.test(password)) throw new TerminalError('invalid_input', 'an operator password is 4 to 8 digits');
     return tdesEcb(Buffer.from(this.state.pik, 'hex')).encrypt(encodeClearPinBlock(0, password, `0000${this.options.tid}`));
   }
 

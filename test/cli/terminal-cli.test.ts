@@ -8,9 +8,9 @@ import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-function terminal(port: number, state: string, input: string): Promise<{ code: number | null; out: string }> {
+function terminal(port: number, state: string, input: string, demo = 2): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '2', '--port', String(port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', String(demo), '--port', String(port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -52,6 +52,17 @@ describe('posgate terminal (the CLI POS)', () => {
     const second = await terminal(p.platform.iso.port, state, ['2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
     expect(second.out).toContain('交易成功 APPROVED');
     expect(JSON.parse(readFileSync(join(dir, 'demo-chips.json'), 'utf8'))).toEqual({ '6224242900000113': 2 });
+  });
+
+  it('a mistyped PIN or activation code is said to be one, and the terminal carries on with the next sale', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    const keys = ['1', '2', '7.00', '1', 's', '12', '2', '7.00', '1', 's', '123456', 'A', 'PGSIM-0002', '1234', '0', ''];
+    // demo terminal 1, which no other case here uses: its STANs start again with this state file
+    const { code, out } = await terminal(p.platform.iso.port, state, keys.join('\n'), 1);
+    expect(out).toContain('错误 a PIN is 4 to 12 digits');
+    expect(out).toContain('错误 an activation code is 12 digits');
+    expect(out).toContain('交易成功 APPROVED');
+    expect(code).toBe(0);
   });
 
   it('remembers its keys and batch in its state file across runs', async () => {
