@@ -249,10 +249,17 @@ export class SoftTerminal {
     return c;
   }
 
+  /** The framed request, MACed when it is MAC-bearing; a field that cannot be encoded (a mistyped code) is invalid_input. */
   private pack(message: IsoMessage, macBearing: boolean): Buffer {
     const { tpdu, header } = this.header();
     if (macBearing) message.set(64, Buffer.alloc(8));
-    const frame = packCupFrame(cup, { tpdu, header, message }, true);
+    let frame: Buffer;
+    try {
+      frame = packCupFrame(cup, { tpdu, header, message }, true);
+    } catch (err) {
+      if (err instanceof Iso8583Error) throw new TerminalError('invalid_input', err.message);
+      throw err;
+    }
     if (macBearing) cupEcbMacWith(this.macCipher(), frame, 13, frame.length - 8).copy(frame, frame.length - 8);
     return frame;
   }
@@ -281,11 +288,11 @@ export class SoftTerminal {
   /** Exchanges are strictly sequential on a connection (§1.4): an idle echo and a sale never overlap. */
   private readonly waiting: (() => void)[] = [];
 
-  private async exchange(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
+  private async exchange(message: IsoMessage, macBearing: boolean, packed?: Buffer): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
     if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.busy = true;
     try {
-      return await this.exchangeOnce(message, macBearing);
+      return await this.exchangeOnce(message, macBearing, packed);
     } finally {
       const next = this.waiting.shift();
       if (next) next(); // hand over: stays busy
@@ -296,8 +303,8 @@ export class SoftTerminal {
     }
   }
 
-  private async exchangeOnce(message: IsoMessage, macBearing: boolean): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
-    const frame = this.pack(message, macBearing);
+  private async exchangeOnce(message: IsoMessage, macBearing: boolean, packed?: Buffer): Promise<{ frame: CupFrame; raw: Buffer } | undefined> {
+    const frame = packed ?? this.pack(message, macBearing);
     const wantMti = message.mti.slice(0, 2) + String(Number(message.mti.slice(2)) + 10).padStart(2, '0');
     const deadline = Date.now() + this.options.responseTimeoutMs;
     let conn: Connection;
@@ -481,8 +488,11 @@ export class SoftTerminal {
    * approval, so it is not approved here, and the reversal gives the money back before the next request.
    */
   private async reversible(m: IsoMessage, card?: CardPresentation): Promise<Result & { issuerAuthenticated?: boolean }> {
+    // packed before the reversal is written: a request that cannot be encoded goes nowhere, and
+    // leaves no reversal behind that could never be sent either
+    const frame = this.pack(m, true);
     this.rememberReversal(m);
-    const r = await this.exchange(m, true);
+    const r = await this.exchange(m, true, frame);
     if (!r) return this.result(m, r);
     const approved = r.frame.message.get(39) === '00';
     if (approved && !this.macValid(r.raw, r.frame)) {
