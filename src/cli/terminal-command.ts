@@ -44,6 +44,18 @@ class Prompter {
       process.stdout.write('\n');
     }
   }
+  /**
+   * The cardholder's PIN as a PIN pad takes it: 4 to 12 digits, asked again when it is not (three
+   * times, then the transaction is cancelled before anything is sent).
+   */
+  async pin(): Promise<string> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const pin = await this.secret('请持卡人输入密码 Cardholder PIN: ');
+      if (/^[0-9]{4,12}$/.test(pin)) return pin;
+      this.say('密码为4至12位数字 a PIN is 4 to 12 digits');
+    }
+    throw new UsageError('invalid_pin', 'no PIN of 4 to 12 digits: the transaction is cancelled');
+  }
   close(): void {
     this.rl.close();
   }
@@ -268,11 +280,11 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
         case '6': {
           const amount = parseYuan(await p.ask('金额 Amount (元 yuan): '));
           const card = await readCard(p, chips);
-          let pin = passwordFreeLocally(t, card, amount) ? undefined : await p.secret('请持卡人输入密码 Cardholder PIN: ');
+          let pin = passwordFreeLocally(t, card, amount) ? undefined : await p.pin();
           let r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           if (!r.approved && pin === undefined && ['55', '61', '65'].includes(r.rc)) {
             p.say('需要输入密码 A PIN is needed for this payment');
-            pin = await p.secret('请持卡人输入密码 Cardholder PIN: ');
+            pin = await p.pin();
             r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           }
           show(p, r, choice === '2' ? 'sale' : 'preauth', t, operator, mid, card.entry);
@@ -308,7 +320,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
         }
         case '5': {
           const card = await readCard(p, chips);
-          const r = await t.balance(card, await p.secret('请持卡人输入密码 Cardholder PIN: '));
+          const r = await t.balance(card, await p.pin());
           show(p, r, 'balance', t, operator, mid, card.entry);
           break;
         }

@@ -56,11 +56,13 @@ describe('posgate terminal (the CLI POS)', () => {
 
   it('a mistyped PIN, authorisation code or activation code is said to be one, and the terminal carries on with the next sale', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
-    const keys = ['1', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '2', '7.00', '1', 's', '123456', 'A', 'PGSIM-0002', '1234', '0', ''];
+    // a PIN of 2 digits is asked for again, as a PIN pad would
+    const keys = ['1', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '123456', '5', '1', 's', 'a', 'bb', 'ccc', 'A', 'PGSIM-0002', '1234', '0', ''];
     // demo terminal 1, which no other case here uses: its STANs start again with this state file
     const { code, out } = await terminal(p.platform.iso.port, state, keys.join('\n'), 1);
     expect(out).toContain('错误 field 38: invalid value at byte 0; expected at most 6 characters');
-    expect(out).toContain('错误 a PIN is 4 to 12 digits');
+    expect(out).toContain('密码为4至12位数字 a PIN is 4 to 12 digits');
+    expect(out).toContain('错误 no PIN of 4 to 12 digits: the transaction is cancelled'); // the balance inquiry, after three tries
     expect(out).toContain('错误 an activation code is 12 digits');
     // the completion that could not be encoded was never sent, and left no reversal to block the sale
     expect(out).toContain('交易成功 APPROVED');

@@ -18,6 +18,18 @@ describe.each(ENGINES)('host on %s: sign-in and sales', (engine) => {
     expect(t.signedIn).toBe(true);
   });
 
+  it('a PIN that is not 4 to 12 digits is refused by the terminal: nothing is sent, no reversal is left', async () => {
+    const p = platform();
+    if (!p) return;
+    const t = p.terminal(0);
+    await t.signIn();
+    const before = await verifyLedger(p.platform.store.db);
+    for (const pin of ['12', '1234567890123', '12a4']) await expect(t.sale(p.card('6224242900000113'), 500, pin)).rejects.toMatchObject({ code: 'invalid_input' });
+    expect(t.pendingReversal).toBeUndefined();
+    expect((await verifyLedger(p.platform.store.db)).postings).toBe(before.postings);
+    expect((await t.sale(p.card('6224242900000113'), 500, '123456')).rc).toBe('00');
+  });
+
   it('every demo card gets the documented answer to a PIN sale of ¥12.34', async () => {
     const p = platform();
     if (!p) return;
