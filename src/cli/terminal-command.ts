@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
+import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
 import { inWindow, localTime, resolveMmdd } from '../host/clock.js';
 import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type Endpoint, type EntryMode, type ReceiptData, type Result, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
@@ -49,12 +50,13 @@ class Prompter {
    * times, then the transaction is cancelled before anything is sent).
    */
   async pin(): Promise<string> {
+    const range = `${PIN_LENGTH_MIN} to ${PIN_LENGTH_MAX}`;
     for (let attempt = 0; attempt < 3; attempt++) {
       const pin = await this.secret('请持卡人输入密码 Cardholder PIN: ');
-      if (/^[0-9]{4,12}$/.test(pin)) return pin;
-      this.say('密码为4至12位数字 a PIN is 4 to 12 digits');
+      if (/^[0-9]+$/.test(pin) && pin.length >= PIN_LENGTH_MIN && pin.length <= PIN_LENGTH_MAX) return pin;
+      this.say(`密码为${PIN_LENGTH_MIN}至${PIN_LENGTH_MAX}位数字 a PIN is ${range} digits`);
     }
-    throw new UsageError('invalid_pin', 'no PIN of 4 to 12 digits: the transaction is cancelled');
+    throw new UsageError('invalid_pin', `no PIN of ${range} digits: the transaction is cancelled`);
   }
   close(): void {
     this.rl.close();

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { CryptoInputError } from './errors.js';
 
 /**
  * Remote TMK loading of the posgate activation message (protocol §10.1): ECDH P-256 between an
@@ -43,23 +44,30 @@ export interface ActivationRequest {
   readonly publicKey: Buffer;
 }
 
+/** §10.1: a serial number is 1–32 printable ASCII characters, no spaces; a one-time code is 12 digits. */
+const SERIAL = /^[\x21-\x7e]{1,32}$/;
+const CODE = /^[0-9]{12}$/;
+
 /** Parses request field 62: 01 ‖ n ‖ serial ‖ m ‖ code ‖ P-256 public key (65 bytes). Null when malformed. */
 export function parseActivationRequest(field62: Buffer): ActivationRequest | null {
   if (field62.length < 3 || field62[0] !== 0x01) return null;
   const n = field62[1]!;
   if (n < 1 || n > 32 || field62.length < 2 + n + 1) return null;
   const serial = field62.subarray(2, 2 + n).toString('latin1');
-  if (!/^[\x21-\x7e]+$/.test(serial)) return null;
+  if (!SERIAL.test(serial)) return null;
   const m = field62[2 + n]!;
   const codeAt = 3 + n;
   if (m !== 12 || field62.length !== codeAt + m + 65) return null;
   const code = field62.subarray(codeAt, codeAt + m).toString('latin1');
-  if (!/^[0-9]{12}$/.test(code)) return null;
+  if (!CODE.test(code)) return null;
   const publicKey = field62.subarray(codeAt + m);
   if (publicKey[0] !== 0x04) return null;
   return { serial, code, publicKey: Buffer.from(publicKey) };
 }
 
+/** Request field 62 as parseActivationRequest reads it; a serial or code it would refuse is an input error. */
 export function buildActivationRequest(serial: string, code: string, publicKey: Uint8Array): Buffer {
+  if (!SERIAL.test(serial)) throw new CryptoInputError('invalid_serial', 'a serial number is 1 to 32 printable characters, no spaces');
+  if (!CODE.test(code)) throw new CryptoInputError('invalid_code', 'an activation code is 12 digits');
   return Buffer.concat([Buffer.from([0x01, serial.length]), Buffer.from(serial, 'latin1'), Buffer.from([code.length]), Buffer.from(code, 'latin1'), publicKey]);
 }

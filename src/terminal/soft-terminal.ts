@@ -4,6 +4,7 @@ import {
   activationInfo,
   activationKey,
   buildActivationRequest,
+  CryptoInputError,
   cupEcbMacWith,
   encodeClearPinBlock,
   openTmk,
@@ -107,6 +108,19 @@ export interface SaleResult extends Result {
   readonly balanceFen?: number;
   /** chip reads: whether the issuer's ARPC in the response proved it saw this card's ARQC (absent: none came) */
   readonly issuerAuthenticated?: boolean;
+}
+
+/**
+ * What the encoders refuse in what was typed (a PIN that is not 4 to 12 digits, a code too long for
+ * its field) is the terminal's invalid_input: found before anything is sent or a reversal written.
+ */
+function mistypedAsInvalidInput<T>(encode: () => T): T {
+  try {
+    return encode();
+  } catch (err) {
+    if (err instanceof CryptoInputError || err instanceof Iso8583Error) throw new TerminalError('invalid_input', err.message);
+    throw err;
+  }
 }
 
 const REVERSAL_COPIES = [2, 3, 4, 11, 14, 22, 23, 25, 38, 41, 42, 49, 55, 60, 61];
@@ -253,13 +267,7 @@ export class SoftTerminal {
   private pack(message: IsoMessage, macBearing: boolean): Buffer {
     const { tpdu, header } = this.header();
     if (macBearing) message.set(64, Buffer.alloc(8));
-    let frame: Buffer;
-    try {
-      frame = packCupFrame(cup, { tpdu, header, message }, true);
-    } catch (err) {
-      if (err instanceof Iso8583Error) throw new TerminalError('invalid_input', err.message);
-      throw err;
-    }
+    const frame = mistypedAsInvalidInput(() => packCupFrame(cup, { tpdu, header, message }, true));
     if (macBearing) cupEcbMacWith(this.macCipher(), frame, 13, frame.length - 8).copy(frame, frame.length - 8);
     return frame;
   }
@@ -431,9 +439,8 @@ export class SoftTerminal {
     if (magnetic) m.set(35, this.track2(card, encrypt));
     if (pin !== undefined) {
       if (!this.state.pik) throw new TerminalError('not_signed_in', 'the terminal has no PIN key: sign in first');
-      // checked before anything is sent or a reversal is written: a mistyped PIN is asked for again
-      if (!/^[0-9]{4,12}$/.test(pin)) throw new TerminalError('invalid_input', 'a PIN is 4 to 12 digits');
-      const block = this.cipher(this.state.pik).encrypt(encodeClearPinBlock(0, pin, pinBlockAccount(card.pan)));
+      // refused before anything is sent or a reversal is written
+      const block = this.cipher(this.state.pik).encrypt(mistypedAsInvalidInput(() => encodeClearPinBlock(0, pin, pinBlockAccount(card.pan))));
       m.set(26, '12').set(52, block);
     }
     if (pin !== undefined || (encrypt && magnetic)) m.set(53, `${pin !== undefined ? '2' : '0'}6${encrypt && magnetic ? '1' : '0'}0000000000000`);
@@ -480,7 +487,6 @@ export class SoftTerminal {
     };
   }
 
-  /** A reversible financial exchange (§8.1): pending reversal written first, cleared on a conclusive answer. */
   /**
    * Sends a reversible request with its pending reversal written first (§8.1). The reversal stays
    * when no answer comes (98), when an approval's MAC is wrong (A0), and when the chip that was read
@@ -522,11 +528,9 @@ export class SoftTerminal {
 
   /** 901 activation (§10.1): the TMK arrives under an ECDH-derived key. */
   async activate(serial: string, code: string): Promise<{ rc: string; tmkKcv?: string }> {
-    if (!/^[\x21-\x7e]{1,32}$/.test(serial)) throw new TerminalError('invalid_input', 'a serial number is 1 to 32 printable characters, no spaces');
-    if (!/^[0-9]{12}$/.test(code)) throw new TerminalError('invalid_input', 'an activation code is 12 digits');
     const ecdh = createECDH('prime256v1');
     const pub = ecdh.generateKeys();
-    const field62 = buildActivationRequest(serial, code, pub);
+    const field62 = mistypedAsInvalidInput(() => buildActivationRequest(serial, code, pub));
     const m = new IsoMessage('0800').set(11, this.takeStan()).set(41, this.options.tid).set(42, this.options.mid).set(60, '00000000901').set(62, field62);
     const r = await this.exchange(m, false);
     if (!r) throw new TerminalError('activation_failed', 'no answer to the activation request');
@@ -639,8 +643,7 @@ export class SoftTerminal {
 
   private passwordBlock(password: string): Buffer {
     if (!this.state.pik) throw new TerminalError('not_signed_in', 'sign in first');
-    if (!/^[0-9]{4,8}$/.test(password)) throw new TerminalError('invalid_input', 'an operator password is 4 to 8 digits');
-    return tdesEcb(Buffer.from(this.state.pik, 'hex')).encrypt(encodeClearPinBlock(0, password, `0000${this.options.tid}`));
+    return tdesEcb(Buffer.from(this.state.pik, 'hex')).encrypt(mistypedAsInvalidInput(() => encodeClearPinBlock(0, password, `0000${this.options.tid}`)));
   }
 
   // ---- financial ----
