@@ -29,14 +29,18 @@ export function posgateBinary(args: string[], stdin = ''): CliResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
-/** The built binary in a child process without blocking this one (for a host that runs in the test's own process). */
-export function posgateBinaryAsync(args: string[]): Promise<CliResult> {
+/**
+ * The built binary in a child process without blocking this one (for a host that runs in the test's
+ * own process); `stdin`, when given, is typed in and then closed (an interactive `posgate terminal`).
+ */
+export function posgateBinaryAsync(args: string[], stdin?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr, json: () => JSON.parse(stdout) }));
+    if (stdin !== undefined) child.stdin!.end(stdin);
   });
 }

@@ -5,18 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { posgateBinaryAsync } from './run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
-function terminal(port: number, state: string, input: string, demo = 2): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', String(demo), '--port', String(port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.on('exit', (code) => resolve({ code, out }));
-    child.stdin.end(input);
-  });
+/** `posgate terminal --demo N` on the test host, `input` typed at its menus: its exit code and all it printed. */
+async function terminal(port: number, state: string, input: string, demo = 2): Promise<{ code: number; out: string }> {
+  const r = await posgateBinaryAsync(['terminal', '--demo', String(demo), '--port', String(port), '--state', state], input);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 describe('posgate terminal (the CLI POS)', () => {

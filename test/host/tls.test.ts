@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { createECDH } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,21 +9,14 @@ import { cup, IsoMessage, packCupFrame, unpackCupFrame } from '../../src/iso8583
 import { startPlatform, type Platform } from '../../src/platform/platform.js';
 import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
 import { demoInfo } from '../../src/demo/seed.js';
+import { posgateBinaryAsync } from '../cli/run-cli.js';
 import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
-const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
-
 /** `posgate terminal …` as a cashier runs it, with `input` typed at its menus; what it printed. */
-function cliTerminal(args: string[], input: string): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'terminal', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.on('exit', () => resolve(out));
-    child.stdin.end(input);
-  });
+async function cliTerminal(args: string[], input: string): Promise<string> {
+  const r = await posgateBinaryAsync(['terminal', ...args], input);
+  return r.stdout + r.stderr;
 }
 
 describe('the TLS listener and the activation TLS rule', () => {
