@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
-import { inWindow, localTime, resolveMmdd } from '../host/clock.js';
-import { BATCH_SETTLE_AT, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, SoftTerminal, TerminalError, type CardPresentation, type Endpoint, type EntryMode, type ReceiptData, type Result, type SaleResult, type Settlement } from '../terminal/index.js';
+import { inWindow, localTime } from '../host/clock.js';
+import { BATCH_SETTLE_AT, batchDetail, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -75,7 +75,6 @@ function parseYuan(text: string): number {
 }
 
 const ENTRY_KEYS: Record<string, EntryMode> = { s: 'swipe', c: 'chip', t: 'tap', k: 'keyed', '': 'swipe' };
-const ENTRY_NAMES: Record<EntryMode, string> = { swipe: '刷卡 swipe', chip: '插卡 chip', tap: '挥卡 tap', keyed: '手输 keyed', fallback: '降级 fallback' };
 
 export function terminalCommand(io: Io, run: Run): Command {
   return new Command('terminal')
@@ -203,17 +202,23 @@ function passwordFreeLocally(t: SoftTerminal, card: CardPresentation, amountFen:
   return inWindow(hhmm, q.FF9001 ?? '0000', q.FF9002 ?? '0000');
 }
 
-/**
- * The transaction's date and time as the host answered them (fields 13 and 12, China time), which is
- * what a refund or a completion must quote later; the terminal's China clock fills what is missing.
- * The process's own time zone plays no part: a terminal abroad prints the acquirer's date.
- */
-function hostTime(r: Result): ReceiptData['at'] {
-  const now = localTime(Date.now(), 'Asia/Shanghai');
-  return { date: r.date ? resolveMmdd(r.date, now.day) : now.day, time: r.time ?? now.hhmmss };
+/** The merchant and terminal a receipt is printed for, and the batch. */
+function heading(t: SoftTerminal, mid: string, batch = t.batch): ReceiptHeading {
+  return { merchantName: mid === DEMO_MID ? DEMO_MERCHANT_NAME : mid, mid, tid: t.tid, batch };
 }
 
-function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['kind'], t: SoftTerminal, operator: string, mid: string, entry: EntryMode): void {
+/**
+ * Both copies of a transaction's receipt, from its line in the batch log. Its date and time are the
+ * ones the host answered (fields 13 and 12, China time), which a refund or a completion must quote
+ * later: today is China's, so the process's own time zone plays no part and a terminal abroad prints
+ * the acquirer's date.
+ */
+function printReceipt(p: Prompter, line: BatchEntry, at: ReceiptHeading, reprint = false): void {
+  const data = receiptOf(line, at, localTime(Date.now(), 'Asia/Shanghai').day, reprint);
+  p.say(['', ...receipt(data, 'merchant'), '', ...receipt(data, 'cardholder'), ''].join('\n'));
+}
+
+function show(p: Prompter, r: SaleResult, t: SoftTerminal, mid: string): void {
   if (r.problem === 'no_response') {
     const why = t.connectionProblem ? ` (cannot connect: ${t.connectionProblem})` : '';
     return p.say(`主机无应答，交易已记为待冲正 No answer from the host${why}: the transaction will be reversed`);
@@ -225,26 +230,25 @@ function show(p: Prompter, r: SaleResult, kind: Parameters<typeof receipt>[0]['k
   if (r.issuerAuthenticated === false) p.say('发卡行认证失败 Issuer authentication failed: the card did not accept the issuer\'s answer');
   if (!r.approved) return;
   if (r.balanceFen !== undefined) p.say(`可用余额 Available balance: RMB ${formatYuan(r.balanceFen)}`);
-  if (kind === 'balance') return;
-  const data = {
-    merchantName: mid === DEMO_MID ? DEMO_MERCHANT_NAME : mid,
-    mid,
-    tid: t.tid,
-    operator,
-    kind,
-    panMasked: r.panMasked,
-    entry: ENTRY_NAMES[entry],
-    amountFen: r.amountFen,
-    batch: r.batch,
-    stan: r.stan,
-    rrn: r.rrn ?? '',
-    authCode: r.authCode ?? '',
-    at: hostTime(r),
-    cardOrg: r.cardOrg ?? 'CUP',
-    passwordFree: r.passwordFree,
-    noSignature: r.noSignature,
-  };
-  p.say(['', ...receipt(data, 'merchant'), '', ...receipt(data, 'cardholder'), ''].join('\n'));
+  if (r.journal) printReceipt(p, r.journal, heading(t, mid, r.batch));
+}
+
+/** 打印: a receipt again, the batch's transactions or its totals, all from the terminal's batch log. */
+async function print(t: SoftTerminal, p: Prompter, mid: string): Promise<void> {
+  const what = (await p.ask('[l] 重打最后一笔 last receipt  [s] 重打任意一笔 by trace number  [d] 交易明细 transactions  [t] 交易汇总 totals: ')).toLowerCase();
+  const log = t.batchLog;
+  if (what === 'd') return p.say(batchDetail(log, heading(t, mid)).join('\n'));
+  if (what === 't') return p.say(batchSummary(log, heading(t, mid)).join('\n'));
+  let line: BatchEntry | undefined;
+  if (what === 's') {
+    const stan = (await p.ask('凭证号 Trace number (STAN): ')).padStart(6, '0');
+    line = log.find((e) => e.stan === stan);
+    if (!line) return p.say(`本批次无此凭证号 no transaction with trace number ${stan} in this batch`);
+  } else if (what === 'l') {
+    line = log.at(-1);
+    if (!line) return p.say('本批次无交易 no transaction in this batch');
+  } else return p.say('请选择 Choose l, s, d or t');
+  printReceipt(p, line, heading(t, mid), true);
 }
 
 async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
@@ -264,6 +268,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
         ' 4 退货 Refund        5 余额查询 Balance   6 预授权 Pre-auth',
         ' 7 结算 Settle        8 操作员 Operators   9 签退 Sign out',
         ' B 预授权完成 Completion   C 预授权撤销 Pre-auth void',
+        ' D 完成撤销 Completion void   P 打印 Print',
         ' A 激活 Activate      0 退出 Exit',
       ].join('\n'),
     );
@@ -289,14 +294,13 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
             pin = await p.pin();
             r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           }
-          show(p, r, choice === '2' ? 'sale' : 'preauth', t, operator, mid, card.entry);
+          show(p, r, t, mid);
           break;
         }
         case '3': {
           if (!(await supervisor(t, p))) break;
           const stan = (await p.ask('原凭证号 Original trace number (STAN): ')).padStart(6, '0');
-          const r = await t.voidSale(stan);
-          show(p, r, 'void', t, operator, mid, 'keyed');
+          show(p, await t.voidSale(stan), t, mid);
           break;
         }
         case '4': {
@@ -316,14 +320,12 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
           };
           const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
           const card = await readCard(p, chips);
-          const r = await t.refund(card, original, amount);
-          show(p, r, 'refund', t, operator, mid, card.entry);
+          show(p, await t.refund(card, original, amount), t, mid);
           break;
         }
         case '5': {
           const card = await readCard(p, chips);
-          const r = await t.balance(card, await p.pin());
-          show(p, r, 'balance', t, operator, mid, card.entry);
+          show(p, await t.balance(card, await p.pin()), t, mid);
           break;
         }
         case '7': {
@@ -360,9 +362,18 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
           const amount = parseYuan(await p.ask(choice === 'B' ? '完成金额 Completion amount (元): ' : '预授权金额 Pre-authorised amount (元): '));
           const card = await readCard(p, chips);
           const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
-          show(p, r, choice === 'B' ? 'completion' : 'void', t, operator, mid, card.entry);
+          show(p, r, t, mid);
           break;
         }
+        case 'D': {
+          if (!(await supervisor(t, p))) break;
+          const stan = (await p.ask('原完成凭证号 Trace number (STAN) of the completion: ')).padStart(6, '0');
+          show(p, await t.completionVoid(stan), t, mid);
+          break;
+        }
+        case 'P':
+          await print(t, p, mid);
+          break;
         case 'A': {
           const serial = await p.ask('序列号 Serial number: ');
           const code = await p.secret('激活码 Activation code: ');

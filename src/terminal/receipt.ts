@@ -1,16 +1,21 @@
+import type { BatchEntry } from './storage.js';
+
 /**
  * Receipts (签购单) for a 58 mm printer: 32 columns, where a CJK character takes two. Merchant and
  * cardholder copies; the PAN is masked; a password-free payment under the no-signature limit
- * prints 免密免签 instead of a signature line.
+ * prints 免密免签 instead of a signature line. Also what a POS prints from its batch log: a receipt
+ * again (重打印), the batch's transactions (交易明细) and its totals (交易汇总).
  */
 export const RECEIPT_COLUMNS = 32;
+
+export type ReceiptKind = 'sale' | 'void' | 'refund' | 'preauth' | 'preauth_void' | 'completion' | 'completion_void' | 'balance';
 
 export interface ReceiptData {
   readonly merchantName: string;
   readonly mid: string;
   readonly tid: string;
   readonly operator: string;
-  readonly kind: 'sale' | 'void' | 'refund' | 'preauth' | 'completion' | 'balance';
+  readonly kind: ReceiptKind;
   readonly panMasked: string;
   readonly entry: string;
   readonly amountFen: number;
@@ -26,16 +31,29 @@ export interface ReceiptData {
   readonly cardOrg: string;
   readonly passwordFree: boolean;
   readonly noSignature: boolean;
+  /** printed again from the batch log (重打印), not at the time of the transaction */
+  readonly reprint?: boolean;
 }
 
-const TITLES: Record<ReceiptData['kind'], string> = {
+const TITLES: Record<ReceiptKind, string> = {
   sale: '消费 SALE',
   void: '消费撤销 VOID',
   refund: '退货 REFUND',
   preauth: '预授权 PRE-AUTH',
+  preauth_void: '预授权撤销 PRE-AUTH VOID',
   completion: '预授权完成 COMPLETION',
+  completion_void: '完成撤销 COMPLETION VOID',
   balance: '余额查询 BALANCE',
 };
+
+/** What each transaction type (60.1) of the batch log prints as. */
+const KIND_OF_TYPE: Readonly<Record<string, ReceiptKind>> = { '22': 'sale', '23': 'void', '25': 'refund', '10': 'preauth', '11': 'preauth_void', '20': 'completion', '21': 'completion_void' };
+
+/** Kinds that give money back to the card: their amounts print negative. */
+const NEGATIVE = new Set<ReceiptKind>(['void', 'refund', 'preauth_void', 'completion_void']);
+
+/** How the card was read (the terminal's EntryMode), as a receipt names it. */
+export const ENTRY_LABELS: Readonly<Record<string, string>> = { swipe: '刷卡 swipe', chip: '插卡 chip', tap: '挥卡 tap', keyed: '手输 keyed', fallback: '降级 fallback' };
 
 /** Display width: 2 for CJK and full-width characters, 1 otherwise. */
 export function displayWidth(text: string): number {
@@ -84,10 +102,11 @@ function wrap(line: string): string[] {
 
 export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): string[] {
   const rule = '-'.repeat(RECEIPT_COLUMNS);
-  const negative = data.kind === 'void' || data.kind === 'refund';
+  const negative = NEGATIVE.has(data.kind);
   const lines = [
     centre('POS签购单'),
     centre(copy === 'merchant' ? '商户存根 MERCHANT COPY' : '持卡人存根 CARDHOLDER COPY'),
+    ...(data.reprint ? [centre('重打印凭证 REPRINT')] : []),
     rule,
     `商户名称 ${data.merchantName}`,
     pair('商户编号', data.mid),
@@ -112,4 +131,86 @@ export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): str
     else lines.push('持卡人签名 CARDHOLDER SIGNATURE', '', '', rule, '本人确认以上交易，同意将其记入本卡账户');
   } else if (data.passwordFree && data.noSignature) lines.push(centre('免密免签'));
   return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
+}
+
+/** Who the receipts are printed for: the merchant's name and IDs, the batch the log belongs to. */
+export interface ReceiptHeading {
+  readonly merchantName: string;
+  readonly mid: string;
+  readonly tid: string;
+  readonly batch: number;
+}
+
+/**
+ * A receipt's data from a line of the batch log; `today` (YYYY-MM-DD, China) resolves the line's
+ * MMDD to a year. The time of lines written before it was kept prints as 00:00:00.
+ */
+export function receiptOf(line: BatchEntry, heading: ReceiptHeading, today: string, reprint = false): ReceiptData {
+  return {
+    ...heading,
+    operator: line.operator ?? '',
+    kind: KIND_OF_TYPE[line.type] ?? 'sale',
+    panMasked: line.panMasked,
+    entry: ENTRY_LABELS[line.entry ?? 'keyed'] ?? line.entry ?? '',
+    amountFen: line.amountFen,
+    stan: line.stan,
+    rrn: line.rrn,
+    authCode: line.authCode,
+    at: { date: dayOf(line.date, today), time: line.time ?? '000000' },
+    cardOrg: line.cardOrg,
+    passwordFree: line.passwordFree ?? false,
+    noSignature: line.noSignature ?? false,
+    ...(reprint ? { reprint } : {}),
+  };
+}
+
+/** MMDD as the most recent such day not after `today` (YYYY-MM-DD): a batch log spans days, never a year. */
+function dayOf(mmdd: string, today: string): string {
+  if (!/^\d{4}$/.test(mmdd)) return today;
+  const year = Number(today.slice(0, 4));
+  const candidate = `${year}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
+  return candidate <= today ? candidate : `${year - 1}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
+}
+
+const STATUS_MARKS: Record<BatchEntry['status'], string> = { approved: '', voided: ' 已撤销', reversed: ' 已冲正' };
+
+function short(kind: ReceiptKind): string {
+  return TITLES[kind].split(' ')[0]!;
+}
+
+/** 交易明细: every transaction of the batch log, two lines each; voided and reversed ones are marked. */
+export function batchDetail(lines: readonly BatchEntry[], heading: ReceiptHeading): string[] {
+  const rule = '-'.repeat(RECEIPT_COLUMNS);
+  const out = [centre('交易明细 TRANSACTIONS'), pair('终端编号', heading.tid), pair('批次号', String(heading.batch).padStart(6, '0')), rule];
+  if (lines.length === 0) out.push(centre('无交易 no transactions'));
+  for (const line of lines) {
+    const kind = KIND_OF_TYPE[line.type] ?? 'sale';
+    out.push(pair(`${line.stan} ${short(kind)}${STATUS_MARKS[line.status]}`, `${NEGATIVE.has(kind) ? '-' : ''}${formatYuan(line.amountFen)}`));
+    out.push(pair(`  ${line.panMasked}`, line.authCode || '-'));
+  }
+  out.push(rule);
+  return out.flatMap((l) => l.split('\n')).flatMap(wrap);
+}
+
+/** How a kind counts in the net the settlement takes (§4.6): pre-authorisations and their voids move no money. */
+const NET_SIGN: Readonly<Record<string, number>> = { '22': 1, '20': 1, '23': -1, '21': -1, '25': -1 };
+
+/**
+ * 交易汇总: count and amount per kind of the batch's transactions (reversed ones never happened and
+ * are left out; a voided sale counts among the sales and its void among the voids), and the net the
+ * settlement will count: sales and completions, less their voids and the refunds.
+ */
+export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeading): string[] {
+  const rule = '-'.repeat(RECEIPT_COLUMNS);
+  const standing = lines.filter((l) => l.status !== 'reversed');
+  const out = [centre('交易汇总 TOTALS'), pair('终端编号', heading.tid), pair('批次号', String(heading.batch).padStart(6, '0')), rule, pair('类型 笔数', '金额')];
+  for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
+    const of = standing.filter((l) => l.type === type);
+    if (of.length === 0) continue;
+    const sum = of.reduce((a, l) => a + l.amountFen, 0);
+    out.push(pair(`${short(kind)} ${of.length}`, `${NEGATIVE.has(kind) ? '-' : ''}${formatYuan(sum)}`));
+  }
+  const net = standing.reduce((a, l) => a + (NET_SIGN[l.type] ?? 0) * l.amountFen, 0);
+  out.push(rule, pair('结算净额 NET', `RMB ${formatYuan(net)}`), rule);
+  return out.flatMap((l) => l.split('\n')).flatMap(wrap);
 }

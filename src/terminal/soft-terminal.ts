@@ -74,6 +74,9 @@ export interface Settlement {
   readonly uploaded: number;
 }
 
+/** The transaction types (60.1) a settlement counts and a batch upload carries (§4.6): sales, completions, refunds. */
+const SETTLED_TYPES = new Set(['22', '20', '25']);
+
 /**
  * §4.6: the settlement counts are three digits, and posgate terminals settle at 500 transactions:
  * a request that would be the 501st of the batch is sent only after the batch is settled.
@@ -101,6 +104,8 @@ export interface Result {
 }
 
 export interface SaleResult extends Result {
+  /** the approved transaction's line in the batch log, from which its receipt is printed (and reprinted) */
+  readonly journal?: BatchEntry;
   readonly amountFen: number;
   readonly panMasked: string;
   readonly passwordFree: boolean;
@@ -381,7 +386,8 @@ export class SoftTerminal {
         if (r.frame.message.get(39) === '00') {
           const entry = this.state.batchLog.find((e) => e.stan === pending.fields['11']);
           if (entry) entry.status = 'reversed';
-          if (pending.fields['60']?.slice(0, 2) === '23') this.unvoid(pending.fields['61'] ?? '');
+          const type = pending.fields['60']?.slice(0, 2);
+          if (type === '23' || type === '21') this.unvoid(pending.fields['61'] ?? '');
         }
         this.state.pendingReversal = undefined;
         this.save();
@@ -730,14 +736,15 @@ export class SoftTerminal {
     const passwordFree = pin === undefined && res.approved;
     const limit = Number(this.state.qps?.FF8059 ?? '100000');
     const noSignature = passwordFree && (this.state.qps?.FF805A ?? '1') === '1' && amountFen <= limit;
-    if (res.approved && kind === 'sale') this.log({ stan: res.stan, type: '22', amountFen, pan: card.pan, res });
-    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree, noSignature };
+    const journal = res.approved ? this.log({ type: kind === 'sale' ? '22' : '10', amountFen, pan: card.pan, entry: card.entry, res, passwordFree, noSignature }) : undefined;
+    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree, noSignature };
   }
 
-  private log(e: { stan: string; type: string; amountFen: number; pan: string; res: Result }): void {
-    if (!this.options.keepBatchLog) return;
-    this.state.batchLog.push({
-      stan: e.stan,
+  /** Writes an approved transaction to the batch log (unless the terminal keeps none) and returns its line. */
+  private log(e: { type: string; amountFen: number; pan: string; entry: EntryMode; res: Result; passwordFree?: boolean; noSignature?: boolean }): BatchEntry | undefined {
+    if (!this.options.keepBatchLog) return undefined;
+    const line: BatchEntry = {
+      stan: e.res.stan,
       type: e.type,
       amountFen: e.amountFen,
       panMasked: mask(e.pan),
@@ -746,14 +753,23 @@ export class SoftTerminal {
       authCode: e.res.authCode ?? '',
       date: e.res.date ?? '',
       cardOrg: e.res.cardOrg ?? 'CUP',
+      ...(e.res.time ? { time: e.res.time } : {}),
+      entry: e.entry,
+      operator: this.options.operator,
+      passwordFree: e.passwordFree ?? false,
+      noSignature: e.noSignature ?? false,
       status: 'approved',
-    });
+    };
+    this.state.batchLog.push(line);
     this.save();
+    return line;
   }
 
-  private entry(stan: string): BatchEntry {
+  /** The approved transaction of `type` with this STAN in the open batch, which a void acts on. */
+  private entry(stan: string, type: '22' | '20'): BatchEntry {
     const entry = this.state.batchLog.find((e) => e.stan === stan);
     if (!entry) throw new TerminalError('unknown_transaction', `no transaction with STAN ${stan} in this batch`);
+    if (entry.type !== type) throw new TerminalError('unknown_transaction', `STAN ${stan} is not a ${type === '22' ? 'sale' : 'completion'} in this batch`);
     return entry;
   }
 
@@ -764,18 +780,24 @@ export class SoftTerminal {
   /** Sale void (消费撤销): same batch, before settlement; needs the supervisor on `host`-checking terminals. */
   async voidSale(originalStan: string, pin?: string): Promise<SaleResult> {
     await this.beforeFinancial();
-    const original = this.entry(originalStan);
+    const original = this.entry(originalStan, '22');
     const m = this.financial('0200', '200000', '23', original.amountFen);
     const card = this.keyed(original);
     m.set(22, `01${pin !== undefined ? '1' : '2'}`).set(2, original.pan).set(37, original.rrn.padEnd(12, ' ')).set(61, `${String(this.state.batch).padStart(6, '0')}${original.stan}`);
     if (original.authCode) m.set(38, original.authCode.padEnd(6, ' '));
     if (pin !== undefined) this.cardFields(m, card, pin);
-    const res = await this.reversible(m);
+    return this.voided(original, '23', await this.reversible(m));
+  }
+
+  /** An approved void marks its original voided and goes into the batch log itself. */
+  private voided(original: BatchEntry, type: '23' | '21', res: Result): SaleResult {
+    let journal: BatchEntry | undefined;
     if (res.approved) {
       original.status = 'voided';
+      journal = this.log({ type, amountFen: original.amountFen, pan: original.pan, entry: 'keyed', res });
       this.save();
     }
-    return { ...res, amountFen: original.amountFen, panMasked: original.panMasked, passwordFree: false, noSignature: false };
+    return { ...res, ...(journal ? { journal } : {}), amountFen: original.amountFen, panMasked: original.panMasked, passwordFree: false, noSignature: false };
   }
 
   /** Refund (退货) of a sale of this merchant by its RRN and date; retransmitted unchanged when unanswered (§8.1). */
@@ -788,8 +810,8 @@ export class SoftTerminal {
     for (let attempt = 0; attempt < this.options.reversalAttempts && !r; attempt++) r = await this.exchange(m.clone(), true);
     const res = this.result(m, r, r ? undefined : 'result_unknown');
     const approved = res.approved && r !== undefined && this.macValid(r.raw, r.frame);
-    if (approved) this.log({ stan: res.stan, type: '25', amountFen, pan: card.pan, res });
-    return { ...res, approved, amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    const journal = approved ? this.log({ type: '25', amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
+    return { ...res, approved, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Pre-authorisation completion (预授权完成): up to 115 % of the hold, by its authorisation code and date. */
@@ -799,8 +821,8 @@ export class SoftTerminal {
     this.cardFields(m, { ...card, entry: card.entry }, pin);
     m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
     const res = await this.reversible(m, card);
-    if (res.approved) this.log({ stan: res.stan, type: '20', amountFen, pan: card.pan, res });
-    return { ...res, amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    const journal = res.approved ? this.log({ type: '20', amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
+    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Pre-authorisation void (预授权撤销): releases the hold; the amount is the pre-authorised one. */
@@ -810,23 +832,19 @@ export class SoftTerminal {
     this.cardFields(m, card, pin);
     m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
     const res = await this.reversible(m);
-    return { ...res, amountFen: preauth.amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    const journal = res.approved ? this.log({ type: '11', amountFen: preauth.amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
+    return { ...res, ...(journal ? { journal } : {}), amountFen: preauth.amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Completion void (预授权完成撤销) of a completion in this batch, by its trace number. */
   async completionVoid(completionStan: string, pin?: string): Promise<SaleResult> {
     await this.beforeFinancial();
-    const original = this.entry(completionStan);
+    const original = this.entry(completionStan, '20');
     const m = this.financial('0200', '200000', '21', original.amountFen, '06');
     m.set(22, `01${pin !== undefined ? '1' : '2'}`).set(2, original.pan).set(37, original.rrn.padEnd(12, ' ')).set(61, `${String(this.state.batch).padStart(6, '0')}${original.stan}${original.date}`);
     if (original.authCode) m.set(38, original.authCode.padEnd(6, ' '));
     if (pin !== undefined) this.cardFields(m, this.keyed(original), pin);
-    const res = await this.reversible(m);
-    if (res.approved) {
-      original.status = 'voided';
-      this.save();
-    }
-    return { ...res, amountFen: original.amountFen, panMasked: original.panMasked, passwordFree: false, noSignature: false };
+    return this.voided(original, '21', await this.reversible(m));
   }
 
   // ---- settlement ----
@@ -834,7 +852,7 @@ export class SoftTerminal {
   /** Settlement (批结算), then batch upload when the host's totals differ; the terminal then moves to the next batch. */
   async settle(operatorNo = this.options.operator): Promise<Settlement> {
     if (!(await this.flushReversal())) throw new TerminalError('reversal_pending', 'a reversal is still pending: the host did not answer it');
-    const live = this.state.batchLog.filter((e) => e.status === 'approved');
+    const live = this.state.batchLog.filter((e) => e.status === 'approved' && SETTLED_TYPES.has(e.type));
     const block = (org: (e: BatchEntry) => boolean) => {
       const debit = live.filter((e) => org(e) && e.type !== '25');
       const credit = live.filter((e) => org(e) && e.type === '25');

@@ -2,7 +2,11 @@ import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, ren
 import { dirname } from 'node:path';
 import { TerminalError } from './errors.js';
 
-/** One line of the terminal's batch log: what it will count at settlement and upload. */
+/**
+ * One line of the terminal's batch log (its journal, 交易流水): every transaction the host approved
+ * in the open batch. Settlement counts and uploads the sales, completions and refunds among them
+ * (§4.6); the rest (voids, pre-authorisations) are kept for the journal and reprints.
+ */
 export interface BatchEntry {
   readonly stan: string;
   readonly type: string; // 60.1
@@ -14,6 +18,13 @@ export interface BatchEntry {
   readonly authCode: string;
   readonly date: string; // MMDD of the response
   readonly cardOrg: string;
+  /** hhmmss of the response (field 12); absent in entries written before it was kept */
+  readonly time?: string;
+  /** how the card was read (EntryMode), the operator, and what the receipt said of the cardholder's verification */
+  readonly entry?: string;
+  readonly operator?: string;
+  readonly passwordFree?: boolean;
+  readonly noSignature?: boolean;
   status: 'approved' | 'voided' | 'reversed';
 }
 

@@ -74,6 +74,40 @@ describe('posgate terminal (the CLI POS)', () => {
   });
 });
 
+/**
+ * `posgate terminal --demo N` typed at as it answers: `type` sends keys, `waitFor` resolves with the
+ * first match of a pattern in all it has printed so far, `exit` closes its input and waits for it.
+ */
+function interactiveTerminal(port: number, state: string, demo = 1, env: NodeJS.ProcessEnv = process.env) {
+  const child = spawn(process.execPath, [CLI, 'terminal', '--demo', String(demo), '--port', String(port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    get out() {
+      return out;
+    },
+    type: (keys: readonly string[]) => void child.stdin.write(`${keys.join('\n')}\n`),
+    waitFor: (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${re} in:\n${out}`)), 10_000);
+        const check = () => {
+          const m = re.exec(out);
+          if (!m) return;
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+          resolve(m);
+        };
+        child.stdout.on('data', check);
+        check();
+      }),
+    exit: async () => {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
 /** UTC−12 and UTC+14 are 26 hours apart, so at any moment one of them is on another day than China. */
 function zoneWhereTodayIsNotChinas(): string {
   const today = (timeZone: string) => new Intl.DateTimeFormat('en-CA', { timeZone }).format(Date.now());
@@ -91,35 +125,64 @@ describe('posgate terminal: a refund from the receipt', () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
     // The terminal runs where today is not China's day: the receipt still prints the date the host
     // keeps (China's), which is the one the refund must quote.
-    const env = { ...process.env, TZ: zoneWhereTodayIsNotChinas() };
-    const child = spawn(process.execPath, [CLI, 'terminal', '--demo', '1', '--port', String(p.platform.iso.port), '--state', state], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    let out = '';
-    const waitFor = (re: RegExp) =>
-      new Promise<RegExpExecArray>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${re} in:\n${out}`)), 10_000);
-        const check = () => {
-          const m = re.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            child.stdout.off('data', check);
-            resolve(m);
-          }
-        };
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString('utf8');
-          check();
-        });
-        check();
-      });
-    child.stdin.write('1\n2\n50.00\n1\ns\n123456\n');
-    const rrn = (await waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
-    const date = (await waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
-    child.stdin.write(`4\n315926\n${rrn}\n${date}\n20.00\n1\ns\n0\n`);
-    child.stdin.end();
-    await new Promise((r) => child.on('exit', r));
-    expect(out).toContain('退货 REFUND');
-    expect(out).toContain('RMB -20.00');
+    const pos = interactiveTerminal(p.platform.iso.port, state, 1, { ...process.env, TZ: zoneWhereTodayIsNotChinas() });
+    pos.type(['1', '2', '50.00', '1', 's', '123456']);
+    const rrn = (await pos.waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
+    const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
+    pos.type(['4', '315926', rrn, date, '20.00', '1', 's', '0']);
+    await pos.exit();
+    expect(pos.out).toContain('退货 REFUND');
+    expect(pos.out).toContain('RMB -20.00');
     const refund = await p.platform.store.db.selectFrom('transactions').select(['amount_fen', 'response_code']).where('type', '=', '25').executeTakeFirstOrThrow();
     expect(refund).toEqual({ amount_fen: 2_000, response_code: '00' });
+  });
+});
+
+describe('posgate terminal: the pre-authorisation family, reprints and the batch\'s totals', () => {
+  let p: TestPlatform;
+  beforeAll(async () => {
+    p = await startTestPlatform('sqlite');
+  });
+  afterAll(async () => p.close());
+
+  it('pre-authorises, completes, voids the completion and the pre-auth, prints each under its own title, reprints, totals and settles balanced', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    const card = '6224242900000113';
+    const balance = async () => (await p.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', p.platform.hsm.panHash(card)).executeTakeFirstOrThrow()).balance_fen;
+    const before = await balance();
+    const pos = interactiveTerminal(p.platform.iso.port, state);
+    // sign-in takes STANs 1–3 (with the password-free download): the pre-auth is 4, its completion 5
+    pos.type(['1', '6', '100.00', '1', 's', '123456']);
+    const auth = (await pos.waitFor(/授权码\s+(\d{6})/))[1]!;
+    const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
+    pos.type(['B', auth, date, '110.00', '1', 's']);
+    await pos.waitFor(/预授权完成 COMPLETION/);
+    // the completion void (STAN 7, after the supervisor's 902), then the pre-auth made completable again is voided
+    pos.type(['D', '315926', '000005', 'P', 'l', 'C', '315926', auth, date, '100.00', '1', 's', 'P', 'd', 'P', 't', '7', '0']);
+    await pos.exit();
+    const out = pos.out;
+    const completionVoid = out.indexOf('完成撤销 COMPLETION VOID');
+    expect(completionVoid).toBeGreaterThan(0);
+    expect(out.slice(completionVoid)).toContain('重打印凭证 REPRINT'); // P l: the last receipt again
+    expect(out.slice(0, out.indexOf('重打印凭证 REPRINT'))).toContain('RMB -110.00');
+    expect(out).toContain('预授权撤销 PRE-AUTH VOID');
+    expect(out).toContain('RMB -100.00');
+    expect(out).not.toContain('消费撤销 VOID'); // nothing here is a sale void
+    // P d: every transaction of the batch, the voided completion marked
+    expect(out).toMatch(/000005 预授权完成 已撤销\s+110\.00/);
+    expect(out).toMatch(/000007 完成撤销\s+-110\.00/);
+    // P t: what stands, and the net the settlement counts
+    expect(out).toMatch(/预授权完成 1\s+110\.00/);
+    expect(out).toMatch(/完成撤销 1\s+-110\.00/);
+    expect(out).toMatch(/结算净额 NET\s+RMB 0\.00/);
+    expect(out).toContain('结算完成 settled batch 000001: 对账平 balanced');
+    const records = await p.platform.store.db.selectFrom('transactions').select(['stan', 'type', 'status']).where('response_code', '=', '00').orderBy('stan').execute();
+    expect(records).toEqual([
+      { stan: '000004', type: '10', status: 'voided' },
+      { stan: '000005', type: '20', status: 'voided' },
+      { stan: '000007', type: '21', status: 'approved' },
+      { stan: '000009', type: '11', status: 'approved' },
+    ]);
+    expect(await balance()).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayWidth, formatYuan, receipt, type ReceiptData } from '../../src/terminal/index.js';
+import { batchDetail, batchSummary, displayWidth, formatYuan, receipt, receiptOf, type BatchEntry, type ReceiptData } from '../../src/terminal/index.js';
 
 const base: ReceiptData = {
   merchantName: 'posgate 演示商户 (demo)',
@@ -46,5 +46,64 @@ describe('receipts for a 58 mm printer', () => {
     expect(receipt({ ...base, kind: 'refund', amountFen: 500 }, 'cardholder').join('\n')).toContain('RMB -5.00');
     expect(formatYuan(0)).toBe('0.00');
     expect(formatYuan(-123)).toBe('-1.23');
+  });
+});
+
+describe('what a POS prints from its batch log', () => {
+  const heading = { merchantName: 'posgate 演示商户 (demo)', mid: '898310054110001', tid: '30000001', batch: 12 };
+  const line = (stan: string, type: string, amountFen: number, status: BatchEntry['status'] = 'approved'): BatchEntry => ({
+    stan,
+    type,
+    amountFen,
+    panMasked: '622424******0113',
+    pan: '6224242900000113',
+    rrn: `RRN${stan}000`,
+    authCode: '403920',
+    date: '1231',
+    time: '235959',
+    cardOrg: 'CUP',
+    entry: 'tap',
+    operator: '02',
+    passwordFree: true,
+    noSignature: true,
+    status,
+  });
+
+  it('a receipt again, as first printed but marked as a reprint, dated in the year the line was made', () => {
+    const data = receiptOf(line('000031', '22', 8_800), heading, '2027-01-02', true);
+    const text = receipt(data, 'merchant').join('\n');
+    expect(text).toContain('重打印凭证 REPRINT');
+    expect(text).toContain('日期时间     2026/12/31 23:59:59'); // 31 December, printed on 2 January
+    expect(text).toContain('批次号                    000012');
+    expect(text).toContain('操作员号                      02');
+    expect(text).toContain('挥卡 tap');
+    expect(text).toContain('免密免签');
+    expect(receipt(receiptOf(line('000031', '22', 8_800), heading, '2027-01-02'), 'merchant').join('\n')).not.toContain('REPRINT');
+  });
+
+  it('each kind under its own title, money given back printed negative', () => {
+    const title = (type: string) => receipt(receiptOf(line('000001', type, 500), heading, '2027-01-02'), 'cardholder').join('\n');
+    expect(title('11')).toContain('预授权撤销 PRE-AUTH VOID');
+    expect(title('11')).toContain('RMB -5.00');
+    expect(title('21')).toContain('完成撤销 COMPLETION VOID');
+    expect(title('21')).toContain('RMB -5.00');
+    expect(title('20')).toContain('RMB 5.00');
+  });
+
+  it('the batch\'s transactions and totals, whose net is what the settlement counts', () => {
+    const log = [line('000004', '22', 10_000, 'voided'), line('000005', '23', 10_000), line('000006', '22', 2_500), line('000007', '25', 700), line('000008', '22', 999, 'reversed'), line('000009', '10', 50_000)];
+    const detail = batchDetail(log, heading).join('\n');
+    expect(detail).toMatch(/000004 消费 已撤销\s+100\.00/);
+    expect(detail).toMatch(/000005 消费撤销\s+-100\.00/);
+    expect(detail).toMatch(/000008 消费 已冲正\s+9\.99/);
+    expect(detail).not.toContain('6224242900000113');
+    const totals = batchSummary(log, heading).join('\n');
+    expect(totals).toMatch(/消费 2\s+125\.00/); // the reversed sale never happened; the voided one did, and so did its void
+    expect(totals).toMatch(/消费撤销 1\s+-100\.00/);
+    expect(totals).toMatch(/退货 1\s+-7\.00/);
+    expect(totals).toMatch(/预授权 1\s+500\.00/);
+    expect(totals).toMatch(/结算净额 NET\s+RMB 18\.00/); // 25.00 − 7.00: the settlement's debit less its credit
+    for (const l of [...batchDetail(log, heading), ...batchSummary(log, heading)]) expect(displayWidth(l)).toBeLessThanOrEqual(32);
+    expect(batchDetail([], heading).join('\n')).toContain('无交易 no transactions');
   });
 });
