@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
 import { inWindow, localTime } from '../host/clock.js';
-import { BATCH_SETTLE_AT, batchDetail, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
+import { BATCH_SETTLE_AT, batchDetail, CASHIER, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -89,7 +89,7 @@ export function terminalCommand(io: Io, run: Run): Command {
     .option('--ca <file>', 'with --tls: trust this CA or pinned certificate (PEM) rather than the system\'s CAs')
     .option('--servername <name>', 'with --tls: the name the host\'s certificate must carry (default: --host)')
     .option('--state <file>', 'the terminal\'s secure storage (keys, batch, pending reversal)')
-    .option('--operator <no>', 'operator number', '01')
+    .option('--operator <no>', 'the cashier offered at sign-in (menu 1)', '01')
     .action((o) =>
       run(async () => {
         let tid: string = o.tid;
@@ -116,7 +116,7 @@ export function terminalCommand(io: Io, run: Run): Command {
         });
         if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
         try {
-          await menu(terminal, p, o.operator, mid, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
+          await menu(terminal, p, mid, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
         } catch (err) {
           if (!(err instanceof EndOfInput)) throw err;
         } finally {
@@ -258,12 +258,17 @@ async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
   return rc === '00';
 }
 
-async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string, chips: DemoChips): Promise<void> {
+/** Menu items that take money or settle: a cashier must have signed in with its password first. */
+const CASHIER_ITEMS = new Set(['2', '3', '4', '5', '6', '7', 'B', 'C', 'D']);
+
+async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips): Promise<void> {
+  /** the cashier who signed in with its password in this session */
+  let cashier: string | undefined;
   for (;;) {
     p.say(
       [
         '',
-        `posgate 终端 ${t.tid}  批次 batch ${String(t.batch).padStart(6, '0')}  操作员 ${operator}  ${t.signedIn ? '已签到 signed in' : '未签到 not signed in'}${t.pendingReversal ? '  待冲正 reversal pending' : ''}`,
+        `posgate 终端 ${t.tid}  批次 batch ${String(t.batch).padStart(6, '0')}  操作员 ${cashier ?? '--'}  ${t.signedIn ? '已签到 signed in' : '未签到 not signed in'}${t.pendingReversal ? '  待冲正 reversal pending' : ''}`,
         ' 1 签到 Sign in       2 消费 Sale          3 消费撤销 Void',
         ' 4 退货 Refund        5 余额查询 Balance   6 预授权 Pre-auth',
         ' 7 结算 Settle        8 操作员 Operators   9 签退 Sign out',
@@ -273,14 +278,31 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
       ].join('\n'),
     );
     const choice = (await p.ask('> ')).toUpperCase();
+    if (CASHIER_ITEMS.has(choice) && cashier === undefined) {
+      p.say('请先签到 Sign in first (menu 1), as a cashier with its password');
+      continue;
+    }
     try {
       switch (choice) {
         case '0':
           return;
         case '1': {
-          const r = await t.signIn(operator);
-          p.say(r.rc === '00' ? `签到成功 signed in, batch ${String(r.batch).padStart(6, '0')}` : `签到失败 ${describeResponse(r.rc)}`);
-          if (r.rc === '00') await t.downloadPasswordFreeParameters().catch(() => undefined);
+          // 签到: the terminal signs in (new working keys), then the cashier proves its password (902)
+          const no = ((await p.ask(`操作员号 Operator (${t.operator}): `)) || t.operator).padStart(2, '0');
+          if (!CASHIER.test(no)) {
+            p.say(`操作员 ${no} 不能签到交易 operator ${no} does not sell: cashiers are 01 to 98`);
+            break;
+          }
+          const password = await p.secret('密码 Password: ');
+          const r = await t.signIn(no);
+          if (r.rc !== '00') {
+            p.say(`签到失败 ${describeResponse(r.rc)}`);
+            break;
+          }
+          await t.downloadPasswordFreeParameters().catch(() => undefined);
+          const rc = await t.signInOperator(no, password);
+          if (rc === '00') cashier = no;
+          p.say(rc === '00' ? `签到成功 signed in, batch ${String(r.batch).padStart(6, '0')}, 操作员 operator ${no}` : `操作员签到失败 operator ${no} not signed in: ${describeResponse(rc)}`);
           break;
         }
         case '2':
@@ -329,7 +351,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
           break;
         }
         case '7': {
-          p.say(settledText(await t.settle(operator)));
+          p.say(settledText(await t.settle()));
           break;
         }
         case '8': {
@@ -352,6 +374,7 @@ async function menu(t: SoftTerminal, p: Prompter, operator: string, mid: string,
           break;
         }
         case '9':
+          cashier = undefined;
           p.say(`签退 ${describeResponse(await t.signOut())}`);
           break;
         case 'B':

@@ -74,6 +74,9 @@ export interface Settlement {
   readonly uploaded: number;
 }
 
+/** Operators who sell: cashiers 01 to 98 (00 is the supervisor, 99 the administrator; §10.2). */
+export const CASHIER = /^(0[1-9]|[1-8][0-9]|9[0-8])$/;
+
 /** The transaction types (60.1) a settlement counts and a batch upload carries (§4.6): sales, completions, refunds. */
 const SETTLED_TYPES = new Set(['22', '20', '25']);
 
@@ -151,6 +154,8 @@ export class SoftTerminal {
   private connection?: Connection;
   private connectFailure?: string;
   private mac?: BlockCipher;
+  /** the operator named in sign-ins, settlements and the batch log: `options.operator`, then whoever signs in (signInOperator) */
+  private operatorNo: string;
   private readonly options: Required<Omit<TerminalOptions, 'endpoint' | 'storage'>> & Pick<TerminalOptions, 'endpoint' | 'storage'>;
 
   constructor(options: TerminalOptions) {
@@ -168,6 +173,11 @@ export class SoftTerminal {
       ...options,
     };
     this.state = options.storage.load() ?? { batch: 1, stan: 0, signedIn: false, batchLog: [] };
+    this.operatorNo = this.options.operator;
+  }
+
+  get operator(): string {
+    return this.operatorNo;
   }
 
   get tid(): string {
@@ -558,7 +568,7 @@ export class SoftTerminal {
   }
 
   /** Sign-in (003, or 004 with the track key): new working keys, checked against their KCVs (§6.2). */
-  async signIn(operatorNo = this.options.operator): Promise<{ rc: string; batch: number }> {
+  async signIn(operatorNo = this.operatorNo): Promise<{ rc: string; batch: number }> {
     if (!this.state.tmk) throw new TerminalError('not_activated', 'the terminal has no TMK: activate it first');
     const code = this.options.encryptTracks ? '004' : '003';
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -637,6 +647,18 @@ export class SoftTerminal {
     const m = new IsoMessage('0820').set(11, this.takeStan()).set(41, this.options.tid).set(42, this.options.mid).set(52, this.passwordBlock(password)).set(53, '2600000000000000').set(60, `00${String(this.state.batch).padStart(6, '0')}902`).set(63, `${operatorNo} `);
     const r = await this.exchange(m, true);
     return r ? String(r.frame.message.get(39)) : '';
+  }
+
+  /**
+   * Cashier sign-in (收银员签到): a cashier, operator 01 to 98, proves its password (902) and, on 00,
+   * becomes the operator named in this terminal's sign-ins, settlements and batch log. The supervisor
+   * (00) and the administrator (99) verify for their functions (verifyOperator) but do not sell.
+   */
+  async signInOperator(operatorNo: string, password: string): Promise<string> {
+    if (!CASHIER.test(operatorNo)) throw new TerminalError('invalid_input', `operator ${operatorNo} cannot sign in to sell: cashiers are 01 to 98`);
+    const rc = await this.verifyOperator(operatorNo, password);
+    if (rc === '00') this.operatorNo = operatorNo;
+    return rc;
   }
 
   /** Operator password change (903). */
@@ -755,7 +777,7 @@ export class SoftTerminal {
       cardOrg: e.res.cardOrg ?? 'CUP',
       ...(e.res.time ? { time: e.res.time } : {}),
       entry: e.entry,
-      operator: this.options.operator,
+      operator: this.operatorNo,
       passwordFree: e.passwordFree ?? false,
       noSignature: e.noSignature ?? false,
       status: 'approved',
@@ -850,7 +872,7 @@ export class SoftTerminal {
   // ---- settlement ----
 
   /** Settlement (批结算), then batch upload when the host's totals differ; the terminal then moves to the next batch. */
-  async settle(operatorNo = this.options.operator): Promise<Settlement> {
+  async settle(operatorNo = this.operatorNo): Promise<Settlement> {
     if (!(await this.flushReversal())) throw new TerminalError('reversal_pending', 'a reversal is still pending: the host did not answer it');
     const live = this.state.batchLog.filter((e) => e.status === 'approved' && SETTLED_TYPES.has(e.type));
     const block = (org: (e: BatchEntry) => boolean) => {

@@ -24,9 +24,10 @@ describe('posgate terminal (the CLI POS)', () => {
 
   it('signs in, sells with a PIN, prints both receipt copies, voids with the supervisor, settles', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
-    const { code, out } = await terminal(p.platform.iso.port, state, ['1', '2', '12.34', '1', 's', '123456', '3', '315926', '000004', '2', '1.00', '2', 's', '123456', '7', '0', ''].join('\n'));
+    const { code, out } = await terminal(p.platform.iso.port, state, ['1', '01', '2580', '2', '12.34', '1', 's', '123456', '3', '315926', '000005', '2', '1.00', '2', 's', '123456', '7', '0', ''].join('\n'));
     expect(code).toBe(0);
-    expect(out).toContain('签到成功 signed in, batch 000001');
+    expect(out).toContain('签到成功 signed in, batch 000001, 操作员 operator 01');
+    expect(out).toContain('操作员 01  已签到 signed in');
     expect(out).toContain('交易成功 APPROVED');
     expect(out).toContain('622424******0113');
     expect(out).toContain('商户存根 MERCHANT COPY');
@@ -40,12 +41,12 @@ describe('posgate terminal (the CLI POS)', () => {
   it('reads a demo card\'s chip: approved with the issuer\'s answer checked, in one session and the next', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'posgate-term-'));
     const state = join(dir, 't.json');
-    const first = await terminal(p.platform.iso.port, state, ['1', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
+    const first = await terminal(p.platform.iso.port, state, ['1', '', '2580', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
     expect(first.out).toContain('交易成功 APPROVED');
     expect(first.out).toContain('插卡 chip');
     expect(first.out).not.toContain('Issuer authentication failed');
     // the chip's counter carried over: the issuer does not take the next cryptogram for a replay
-    const second = await terminal(p.platform.iso.port, state, ['2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
+    const second = await terminal(p.platform.iso.port, state, ['1', '', '2580', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
     expect(second.out).toContain('交易成功 APPROVED');
     expect(JSON.parse(readFileSync(join(dir, 'demo-chips.json'), 'utf8'))).toEqual({ '6224242900000113': 2 });
   });
@@ -53,7 +54,7 @@ describe('posgate terminal (the CLI POS)', () => {
   it('a mistyped PIN, authorisation code or activation code is said to be one, and the terminal carries on with the next sale', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
     // a PIN of 2 digits is asked for again, as a PIN pad would
-    const keys = ['1', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '123456', '5', '1', 's', 'a', 'bb', 'ccc', 'A', 'PGSIM-0002', '1234', '0', ''];
+    const keys = ['1', '01', '2580', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '123456', '5', '1', 's', 'a', 'bb', 'ccc', 'A', 'PGSIM-0002', '1234', '0', ''];
     // demo terminal 1, which no other case here uses: its STANs start again with this state file
     const { code, out } = await terminal(p.platform.iso.port, state, keys.join('\n'), 1);
     expect(out).toContain('错误 field 38: invalid value at byte 0; expected at most 6 characters');
@@ -68,9 +69,29 @@ describe('posgate terminal (the CLI POS)', () => {
 
   it('remembers its keys and batch in its state file across runs', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
-    await terminal(p.platform.iso.port, state, '1\n0\n');
+    await terminal(p.platform.iso.port, state, '1\n\n2580\n0\n');
     const { out } = await terminal(p.platform.iso.port, state, '0\n');
     expect(out).toContain('已签到 signed in');
+  });
+
+  it('sells only once a cashier has signed in with its password; the supervisor and the administrator do not sell', async () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
+    const started = Date.now();
+    const keys = ['2', '1', '01', '9999', '2', '1', '00', '1', '99', '1', '02', '1397', '0', ''];
+    const { code, out } = await terminal(p.platform.iso.port, state, keys.join('\n'), 1);
+    expect(code).toBe(0);
+    expect(out.match(/请先签到 Sign in first/g)).toHaveLength(2); // before any sign-in, and after the wrong password
+    expect(out).toContain('操作员签到失败 operator 01 not signed in: 55');
+    expect(out).toContain('操作员 00 不能签到交易');
+    expect(out).toContain('操作员 99 不能签到交易');
+    expect(out).toContain('签到成功 signed in, batch 000001, 操作员 operator 02');
+    expect(out).toContain('操作员 02  已签到 signed in');
+    expect(out).not.toContain('9999\n'); // the password is read, never echoed
+    const audited = await p.platform.store.db.selectFrom('audit_events').select(['subject', 'outcome']).where('action', '=', 'operator.verify').where('subject', 'in', ['operator:30000001:01', 'operator:30000001:02']).where('at', '>=', started).orderBy('id').execute();
+    expect(audited).toEqual([
+      { subject: 'operator:30000001:01', outcome: 'failure' },
+      { subject: 'operator:30000001:02', outcome: 'success' },
+    ]);
   });
 });
 
@@ -126,7 +147,7 @@ describe('posgate terminal: a refund from the receipt', () => {
     // The terminal runs where today is not China's day: the receipt still prints the date the host
     // keeps (China's), which is the one the refund must quote.
     const pos = interactiveTerminal(p.platform.iso.port, state, 1, { ...process.env, TZ: zoneWhereTodayIsNotChinas() });
-    pos.type(['1', '2', '50.00', '1', 's', '123456']);
+    pos.type(['1', '', '2580', '2', '50.00', '1', 's', '123456']);
     const rrn = (await pos.waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
     const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
     pos.type(['4', '315926', rrn, date, '20.00', '1', 's', '0']);
@@ -151,14 +172,14 @@ describe('posgate terminal: the pre-authorisation family, reprints and the batch
     const balance = async () => (await p.platform.store.db.selectFrom('cards').select('balance_fen').where('pan_hash', '=', p.platform.hsm.panHash(card)).executeTakeFirstOrThrow()).balance_fen;
     const before = await balance();
     const pos = interactiveTerminal(p.platform.iso.port, state);
-    // sign-in takes STANs 1–3 (with the password-free download): the pre-auth is 4, its completion 5
-    pos.type(['1', '6', '100.00', '1', 's', '123456']);
+    // sign-in takes STANs 1–4 (with the password-free download and the cashier's 902): the pre-auth is 5, its completion 6
+    pos.type(['1', '', '2580', '6', '100.00', '1', 's', '123456']);
     const auth = (await pos.waitFor(/授权码\s+(\d{6})/))[1]!;
     const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
     pos.type(['B', auth, date, '110.00', '1', 's']);
     await pos.waitFor(/预授权完成 COMPLETION/);
-    // the completion void (STAN 7, after the supervisor's 902), then the pre-auth made completable again is voided
-    pos.type(['D', '315926', '000005', 'P', 'l', 'C', '315926', auth, date, '100.00', '1', 's', 'P', 'd', 'P', 't', '7', '0']);
+    // the completion void (STAN 8, after the supervisor's 902), then the pre-auth made completable again is voided
+    pos.type(['D', '315926', '000006', 'P', 'l', 'C', '315926', auth, date, '100.00', '1', 's', 'P', 'd', 'P', 't', '7', '0']);
     await pos.exit();
     const out = pos.out;
     const completionVoid = out.indexOf('完成撤销 COMPLETION VOID');
@@ -169,8 +190,8 @@ describe('posgate terminal: the pre-authorisation family, reprints and the batch
     expect(out).toContain('RMB -100.00');
     expect(out).not.toContain('消费撤销 VOID'); // nothing here is a sale void
     // P d: every transaction of the batch, the voided completion marked
-    expect(out).toMatch(/000005 预授权完成 已撤销\s+110\.00/);
-    expect(out).toMatch(/000007 完成撤销\s+-110\.00/);
+    expect(out).toMatch(/000006 预授权完成 已撤销\s+110\.00/);
+    expect(out).toMatch(/000008 完成撤销\s+-110\.00/);
     // P t: what stands, and the net the settlement counts
     expect(out).toMatch(/预授权完成 1\s+110\.00/);
     expect(out).toMatch(/完成撤销 1\s+-110\.00/);
@@ -178,10 +199,10 @@ describe('posgate terminal: the pre-authorisation family, reprints and the batch
     expect(out).toContain('结算完成 settled batch 000001: 对账平 balanced');
     const records = await p.platform.store.db.selectFrom('transactions').select(['stan', 'type', 'status']).where('response_code', '=', '00').orderBy('stan').execute();
     expect(records).toEqual([
-      { stan: '000004', type: '10', status: 'voided' },
-      { stan: '000005', type: '20', status: 'voided' },
-      { stan: '000007', type: '21', status: 'approved' },
-      { stan: '000009', type: '11', status: 'approved' },
+      { stan: '000005', type: '10', status: 'voided' },
+      { stan: '000006', type: '20', status: 'voided' },
+      { stan: '000008', type: '21', status: 'approved' },
+      { stan: '000010', type: '11', status: 'approved' },
     ]);
     expect(await balance()).toBe(before);
   });

@@ -46,11 +46,11 @@ describe('the TLS listener and the activation TLS rule', () => {
 
   it('posgate terminal --tls signs in and sells over TLS, trusting the certificate given with --ca, and no other', async () => {
     const args = ['--demo', '2', '--host', '127.0.0.1', '--port', String(platform.isoTls!.port), '--tls', '--servername', 'localhost'];
-    const trusting = await cliTerminal([...args, '--ca', join(dir, 'cert.pem'), '--state', join(dir, 'cli-1.json')], '1\n2\n12.00\n1\ns\n123456\n0\n');
+    const trusting = await cliTerminal([...args, '--ca', join(dir, 'cert.pem'), '--state', join(dir, 'cli-1.json')], '1\n\n2580\n2\n12.00\n1\ns\n123456\n0\n');
     expect(trusting).toContain('签到成功 signed in');
     expect(trusting).toContain('交易成功 APPROVED');
     // the system's CAs do not know this self-signed certificate: no connection, no sign-in
-    const untrusting = await cliTerminal([...args, '--state', join(dir, 'cli-2.json')], '1\n0\n');
+    const untrusting = await cliTerminal([...args, '--state', join(dir, 'cli-2.json')], '1\n\n2580\n0\n');
     expect(untrusting).not.toContain('签到成功');
     expect(untrusting).toContain('no answer to the sign-in (cannot connect: self-signed certificate'); // Node 24 adds a hint after it
     // --ca without --tls is a mistake, said before anything is sent
