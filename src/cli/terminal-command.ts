@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
 import { inWindow, localTime } from '../host/clock.js';
-import { BATCH_SETTLE_AT, batchDetail, CASHIER, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
+import { BATCH_SETTLE_AT, batchDetail, CASHIER, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, settlementSlip, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
 import { UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -112,7 +112,7 @@ export function terminalCommand(io: Io, run: Run): Command {
           storage: new FileStorage(o.state ?? `data/terminal-${tid}.json`),
           operator: o.operator,
           responseTimeoutMs: 15_000,
-          onForcedSettlement: (r) => p.say(`批次已满 ${BATCH_SETTLE_AT} 笔，先结算 the batch is full: ${settledText(r)}`),
+          onForcedSettlement: (r) => p.say(`批次已满 ${BATCH_SETTLE_AT} 笔，先结算 the batch is full: ${settledText(r, terminal, mid)}`),
         });
         if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
         try {
@@ -351,7 +351,7 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
           break;
         }
         case '7': {
-          p.say(settledText(await t.settle()));
+          p.say(settledText(await t.settle(), t, mid));
           break;
         }
         case '8': {
@@ -415,6 +415,10 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
   }
 }
 
-function settledText(r: Settlement): string {
-  return r.rc === '00' ? `结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}` : `结算失败 ${describeResponse(r.rc)}`;
+/** What a settlement came to, and on 00 its slip (结算单). */
+function settledText(r: Settlement, t: SoftTerminal, mid: string): string {
+  if (r.rc !== '00') return `结算失败 ${describeResponse(r.rc)}`;
+  const now = localTime(Date.now(), 'Asia/Shanghai');
+  const slip = settlementSlip(r, heading(t, mid), { date: now.day, time: now.hhmmss });
+  return [`结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}`, '', ...slip, ''].join('\n');
 }

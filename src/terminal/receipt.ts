@@ -1,10 +1,12 @@
+import type { Settlement } from './soft-terminal.js';
 import type { BatchEntry } from './storage.js';
 
 /**
  * Receipts (签购单) for a 58 mm printer: 32 columns, where a CJK character takes two. Merchant and
  * cardholder copies; the PAN is masked; a password-free payment under the no-signature limit
  * prints 免密免签 instead of a signature line. Also what a POS prints from its batch log: a receipt
- * again (重打印), the batch's transactions (交易明细) and its totals (交易汇总).
+ * again (重打印), the batch's transactions (交易明细) and its totals (交易汇总); and the settlement
+ * slip (结算单).
  */
 export const RECEIPT_COLUMNS = 32;
 
@@ -213,4 +215,32 @@ export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeadi
   const net = standing.reduce((a, l) => a + (NET_SIGN[l.type] ?? 0) * l.amountFen, 0);
   out.push(rule, pair('结算净额 NET', `RMB ${formatYuan(net)}`), rule);
   return out.flatMap((l) => l.split('\n')).flatMap(wrap);
+}
+
+/**
+ * 结算单: what a settlement the host answered 00 came to, as the host counted it (0510 field 48, §4.6):
+ * per card family the debits (sales and completions) and credits (refunds), and whether they agreed
+ * with the terminal's. `at` is the acceptor's date (YYYY-MM-DD) and time (hhmmss).
+ */
+export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'batch'>, at: ReceiptData['at']): string[] {
+  const rule = '-'.repeat(RECEIPT_COLUMNS);
+  const block = (name: string, digits: string): string[] => [
+    pair(name, digits[30] === '1' ? '对账平 balanced' : '对账不平 NOT balanced'),
+    pair(`消费 SALES ${Number(digits.slice(12, 15))}`, formatYuan(Number(digits.slice(0, 12)))),
+    pair(`退货 REFUNDS ${Number(digits.slice(27, 30))}`, formatYuan(-Number(digits.slice(15, 27)))),
+    rule,
+  ];
+  const lines = [
+    centre('结算单 SETTLEMENT'),
+    `商户名称 ${heading.merchantName}`,
+    pair('商户编号', heading.mid),
+    pair('终端编号', heading.tid),
+    pair('批次号', String(s.batch).padStart(6, '0')),
+    pair('日期时间', stamp(at)),
+    rule,
+    ...block('内卡 DOMESTIC', s.totals.slice(0, 31)),
+    ...block('外卡 FOREIGN', s.totals.slice(31, 62)),
+    ...(s.uploaded > 0 ? [pair('已上送 UPLOADED', `${s.uploaded} 笔`)] : []),
+  ];
+  return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
 }

@@ -150,10 +150,14 @@ describe('posgate terminal: a refund from the receipt', () => {
     pos.type(['1', '', '2580', '2', '50.00', '1', 's', '123456']);
     const rrn = (await pos.waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
     const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
-    pos.type(['4', '315926', rrn, date, '20.00', '1', 's', '0']);
+    pos.type(['4', '315926', rrn, date, '20.00', '1', 's', '7', '0']);
     await pos.exit();
     expect(pos.out).toContain('退货 REFUND');
     expect(pos.out).toContain('RMB -20.00');
+    // the settlement slip (结算单): the host's count of the batch, which agreed with the terminal's
+    const slip = pos.out.slice(pos.out.indexOf('结算单 SETTLEMENT'));
+    expect(slip).toMatch(/内卡 DOMESTIC\s+对账平 balanced\n消费 SALES 1\s+50\.00\n退货 REFUNDS 1\s+-20\.00/);
+    expect(slip).toMatch(/外卡 FOREIGN\s+对账平 balanced\n消费 SALES 0\s+0\.00/);
     const refund = await p.platform.store.db.selectFrom('transactions').select(['amount_fen', 'response_code']).where('type', '=', '25').executeTakeFirstOrThrow();
     expect(refund).toEqual({ amount_fen: 2_000, response_code: '00' });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchDetail, batchSummary, displayWidth, formatYuan, receipt, receiptOf, type BatchEntry, type ReceiptData } from '../../src/terminal/index.js';
+import { batchDetail, batchSummary, displayWidth, formatYuan, receipt, receiptOf, settlementSlip, type BatchEntry, type ReceiptData } from '../../src/terminal/index.js';
 
 const base: ReceiptData = {
   merchantName: 'posgate 演示商户 (demo)',
@@ -105,5 +105,20 @@ describe('what a POS prints from its batch log', () => {
     expect(totals).toMatch(/结算净额 NET\s+RMB 18\.00/); // 25.00 − 7.00: the settlement's debit less its credit
     for (const l of [...batchDetail(log, heading), ...batchSummary(log, heading)]) expect(displayWidth(l)).toBeLessThanOrEqual(32);
     expect(batchDetail([], heading).join('\n')).toContain('无交易 no transactions');
+  });
+});
+
+describe('the settlement slip (结算单)', () => {
+  it('shows the host\'s counts per card family and whether each agreed, within 32 columns', () => {
+    // 0510 field 48: domestic 3 debits ¥1,234.56 and 1 credit ¥7.00, balanced; foreign 1 debit ¥88.00, not balanced
+    const totals = `000000123456003000000000700001${'1'}000000008800001000000000000000${'2'}`;
+    const slip = settlementSlip({ rc: '00', balanced: false, batch: 41, totals, uploaded: 5 }, { merchantName: 'posgate 演示商户 (demo)', mid: '898310054110001', tid: '30000001' }, { date: '2026-11-23', time: '230501' });
+    const text = slip.join('\n');
+    expect(text).toMatch(/批次号\s+000041/);
+    expect(text).toMatch(/日期时间\s+2026\/11\/23 23:05:01/);
+    expect(text).toMatch(/内卡 DOMESTIC\s+对账平 balanced\n消费 SALES 3\s+1,234\.56\n退货 REFUNDS 1\s+-7\.00/);
+    expect(text).toMatch(/外卡 FOREIGN\s+对账不平 NOT balanced\n消费 SALES 1\s+88\.00\n退货 REFUNDS 0\s+0\.00/);
+    expect(text).toMatch(/已上送 UPLOADED\s+5 笔/);
+    for (const l of slip) expect(displayWidth(l)).toBeLessThanOrEqual(32);
   });
 });
