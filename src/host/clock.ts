@@ -55,10 +55,3 @@ export function inWindow(hhmm: string, start: string, end: string): boolean {
   if (start < end) return hhmm >= start && hhmm < end;
   return hhmm >= start || hhmm < end;
 }
-
-/** The most recent date with this MMDD that is not after `today` (YYYY-MM-DD), for field 61.3. */
-export function resolveMmdd(mmdd: string, today: string): string {
-  const year = Number(today.slice(0, 4));
-  const candidate = `${year}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
-  return candidate <= today ? candidate : `${year - 1}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
-}

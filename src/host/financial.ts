@@ -1,14 +1,14 @@
 import { sql, type Transaction } from 'kysely';
 import { luhnValid } from '../crypto/index.js';
 import type { PinInput } from '../hsm/index.js';
-import { encodeTlv } from '../iso8583/index.js';
+import { encodeTlv, resolveMmdd } from '../iso8583/index.js';
 import type { Card, VerifiedChip } from '../issuer/index.js';
 import { ACCOUNTS, post, reverseTransactionPostings } from '../ledger/index.js';
 import { passwordFreeOf } from '../merchants/index.js';
 import type { Database, TransactionsTable } from '../store/index.js';
 import { deferInsert, lockedOn, newId, param, prepared, TransactionCache, type BatchRead } from '../store/index.js';
 import { RC } from './catalogue.js';
-import { inWindow, resolveMmdd, settlementDate } from './clock.js';
+import { inWindow, settlementDate } from './clock.js';
 import { openBatchNow, openBatchRead } from './open-batch.js';
 import { parseRequestKey, requestKey } from './request-key.js';
 import type { Ctx } from './context.js';

@@ -10,6 +10,7 @@ export { compileDialect, type Dialect } from './engine.js';
 export { Iso8583Error, type Iso8583ErrorCode } from './errors.js';
 export { IsoMessage, type FieldValue } from './message.js';
 export type { DataEncoding, DialectSpec, FieldSpec, FieldType, LengthKind, PrefixEncoding, SubfieldSpec } from './spec.js';
+export { resolveMmdd } from './dates.js';
 export { decodeTlv, emvTagName, encodeTlv, type Tlv } from './tlv.js';
 export {
   decodeHeader,

@@ -1,3 +1,4 @@
+import { resolveMmdd } from '../iso8583/index.js';
 import type { Settlement } from './soft-terminal.js';
 import type { BatchEntry } from './storage.js';
 
@@ -87,6 +88,13 @@ function stamp(at: ReceiptData['at']): string {
   return `${at.date.replaceAll('-', '/')} ${at.time.slice(0, 2)}:${at.time.slice(2, 4)}:${at.time.slice(4, 6)}`;
 }
 
+const RULE = '-'.repeat(RECEIPT_COLUMNS);
+
+/** Lines as the printer takes them: each of at most 32 columns. */
+function printable(lines: readonly string[]): string[] {
+  return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
+}
+
 /** Breaks a line into pieces of at most 32 columns. */
 function wrap(line: string): string[] {
   const out: string[] = [];
@@ -103,18 +111,17 @@ function wrap(line: string): string[] {
 }
 
 export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): string[] {
-  const rule = '-'.repeat(RECEIPT_COLUMNS);
   const negative = NEGATIVE.has(data.kind);
   const lines = [
     centre('POS签购单'),
     centre(copy === 'merchant' ? '商户存根 MERCHANT COPY' : '持卡人存根 CARDHOLDER COPY'),
     ...(data.reprint ? [centre('重打印凭证 REPRINT')] : []),
-    rule,
+    RULE,
     `商户名称 ${data.merchantName}`,
     pair('商户编号', data.mid),
     pair('终端编号', data.tid),
     pair('操作员号', data.operator),
-    rule,
+    RULE,
     pair('卡号', data.panMasked),
     pair('卡组织', data.cardOrg),
     pair('交易类型', TITLES[data.kind]),
@@ -124,15 +131,15 @@ export function receipt(data: ReceiptData, copy: 'merchant' | 'cardholder'): str
     pair('授权码', data.authCode || '-'),
     pair('参考号', data.rrn),
     pair('日期时间', stamp(data.at)),
-    rule,
+    RULE,
     pair('金额 AMOUNT', `RMB ${negative ? '-' : ''}${formatYuan(data.amountFen)}`),
-    rule,
+    RULE,
   ];
   if (copy === 'merchant') {
     if (data.passwordFree && data.noSignature) lines.push(centre('免密免签'), centre('NO PIN, NO SIGNATURE'));
-    else lines.push('持卡人签名 CARDHOLDER SIGNATURE', '', '', rule, '本人确认以上交易，同意将其记入本卡账户');
+    else lines.push('持卡人签名 CARDHOLDER SIGNATURE', '', '', RULE, '本人确认以上交易，同意将其记入本卡账户');
   } else if (data.passwordFree && data.noSignature) lines.push(centre('免密免签'));
-  return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
+  return printable(lines);
 }
 
 /** Who the receipts are printed for: the merchant's name and IDs, the batch the log belongs to. */
@@ -158,7 +165,7 @@ export function receiptOf(line: BatchEntry, heading: ReceiptHeading, today: stri
     stan: line.stan,
     rrn: line.rrn,
     authCode: line.authCode,
-    at: { date: dayOf(line.date, today), time: line.time ?? '000000' },
+    at: { date: /^\d{4}$/.test(line.date) ? resolveMmdd(line.date, today) : today, time: line.time ?? '000000' },
     cardOrg: line.cardOrg,
     passwordFree: line.passwordFree ?? false,
     noSignature: line.noSignature ?? false,
@@ -166,12 +173,9 @@ export function receiptOf(line: BatchEntry, heading: ReceiptHeading, today: stri
   };
 }
 
-/** MMDD as the most recent such day not after `today` (YYYY-MM-DD): a batch log spans days, never a year. */
-function dayOf(mmdd: string, today: string): string {
-  if (!/^\d{4}$/.test(mmdd)) return today;
-  const year = Number(today.slice(0, 4));
-  const candidate = `${year}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
-  return candidate <= today ? candidate : `${year - 1}-${mmdd.slice(0, 2)}-${mmdd.slice(2)}`;
+/** The head of a batch report: its title, the terminal and the batch. */
+function titled(title: string, heading: ReceiptHeading): string[] {
+  return [centre(title), pair('终端编号', heading.tid), pair('批次号', String(heading.batch).padStart(6, '0')), RULE];
 }
 
 const STATUS_MARKS: Record<BatchEntry['status'], string> = { approved: '', voided: ' 已撤销', reversed: ' 已冲正' };
@@ -182,16 +186,15 @@ function short(kind: ReceiptKind): string {
 
 /** 交易明细: every transaction of the batch log, two lines each; voided and reversed ones are marked. */
 export function batchDetail(lines: readonly BatchEntry[], heading: ReceiptHeading): string[] {
-  const rule = '-'.repeat(RECEIPT_COLUMNS);
-  const out = [centre('交易明细 TRANSACTIONS'), pair('终端编号', heading.tid), pair('批次号', String(heading.batch).padStart(6, '0')), rule];
+  const out = titled('交易明细 TRANSACTIONS', heading);
   if (lines.length === 0) out.push(centre('无交易 no transactions'));
   for (const line of lines) {
     const kind = KIND_OF_TYPE[line.type] ?? 'sale';
     out.push(pair(`${line.stan} ${short(kind)}${STATUS_MARKS[line.status]}`, `${NEGATIVE.has(kind) ? '-' : ''}${formatYuan(line.amountFen)}`));
     out.push(pair(`  ${line.panMasked}`, line.authCode || '-'));
   }
-  out.push(rule);
-  return out.flatMap((l) => l.split('\n')).flatMap(wrap);
+  out.push(RULE);
+  return printable(out);
 }
 
 /** How a kind counts in the net the settlement takes (§4.6): pre-authorisations and their voids move no money. */
@@ -203,9 +206,8 @@ const NET_SIGN: Readonly<Record<string, number>> = { '22': 1, '20': 1, '23': -1,
  * settlement will count: sales and completions, less their voids and the refunds.
  */
 export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeading): string[] {
-  const rule = '-'.repeat(RECEIPT_COLUMNS);
   const standing = lines.filter((l) => l.status !== 'reversed');
-  const out = [centre('交易汇总 TOTALS'), pair('终端编号', heading.tid), pair('批次号', String(heading.batch).padStart(6, '0')), rule, pair('类型 笔数', '金额')];
+  const out = [...titled('交易汇总 TOTALS', heading), pair('类型 笔数', '金额')];
   for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
     const of = standing.filter((l) => l.type === type);
     if (of.length === 0) continue;
@@ -213,8 +215,8 @@ export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeadi
     out.push(pair(`${short(kind)} ${of.length}`, `${NEGATIVE.has(kind) ? '-' : ''}${formatYuan(sum)}`));
   }
   const net = standing.reduce((a, l) => a + (NET_SIGN[l.type] ?? 0) * l.amountFen, 0);
-  out.push(rule, pair('结算净额 NET', `RMB ${formatYuan(net)}`), rule);
-  return out.flatMap((l) => l.split('\n')).flatMap(wrap);
+  out.push(RULE, pair('结算净额 NET', `RMB ${formatYuan(net)}`), RULE);
+  return printable(out);
 }
 
 /**
@@ -223,12 +225,11 @@ export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeadi
  * with the terminal's. `at` is the acceptor's date (YYYY-MM-DD) and time (hhmmss).
  */
 export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'batch'>, at: ReceiptData['at']): string[] {
-  const rule = '-'.repeat(RECEIPT_COLUMNS);
   const block = (name: string, digits: string): string[] => [
     pair(name, digits[30] === '1' ? '对账平 balanced' : '对账不平 NOT balanced'),
     pair(`消费 SALES ${Number(digits.slice(12, 15))}`, formatYuan(Number(digits.slice(0, 12)))),
     pair(`退货 REFUNDS ${Number(digits.slice(27, 30))}`, formatYuan(-Number(digits.slice(15, 27)))),
-    rule,
+    RULE,
   ];
   const lines = [
     centre('结算单 SETTLEMENT'),
@@ -237,10 +238,10 @@ export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'bat
     pair('终端编号', heading.tid),
     pair('批次号', String(s.batch).padStart(6, '0')),
     pair('日期时间', stamp(at)),
-    rule,
+    RULE,
     ...block('内卡 DOMESTIC', s.totals.slice(0, 31)),
     ...block('外卡 FOREIGN', s.totals.slice(31, 62)),
     ...(s.uploaded > 0 ? [pair('已上送 UPLOADED', `${s.uploaded} 笔`)] : []),
   ];
-  return lines.flatMap((l) => l.split('\n')).flatMap(wrap);
+  return printable(lines);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inWindow, localTime, resolveMmdd, settlementDate } from '../../src/host/clock.js';
+import { inWindow, localTime, settlementDate } from '../../src/host/clock.js';
+import { resolveMmdd } from '../../src/iso8583/index.js';
 
 describe('merchant-local time, windows and settlement dates', () => {
   it('gives merchant-local fields 12 and 13 and the local day', () => {
