@@ -144,7 +144,8 @@ export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void)
           emit(io, o.json, report, () => [
             report.ok ? 'ledger OK: every posting balances and every balance equals its postings' : 'ledger NOT OK',
             `  ${report.postings} postings, ${report.lines} lines, ${report.accounts} accounts`,
-            ...Object.entries(report.totals).map(([a, v]) => `  ${a.padEnd(18)} ${formatYuan(v).padStart(16)}`),
+            '  balances (debits positive, credits negative):',
+            ...[...Object.entries(report.totals), ['merchants_pending', report.merchants.pendingFen] as const, ['merchants_available', report.merchants.availableFen] as const].map(([a, v]) => `  ${a.padEnd(20)} ${formatYuan(v).padStart(16)}`),
             ...report.unbalancedPostings.map((u) => `  unbalanced posting ${u.posting}: lines sum to ${u.sumFen} fen`),
             ...report.accountMismatches.map((m) => `  account ${m.account}: balance ${m.balanceFen} fen, postings ${m.linesFen} fen`),
           ]);

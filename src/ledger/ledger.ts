@@ -40,8 +40,6 @@ export class LedgerError extends Error {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-
-
 export async function ensureSystemAccounts(db: Db): Promise<void> {
   await ensureAccount(db, ACCOUNTS.cardFunds, 'asset');
   await ensureAccount(db, ACCOUNTS.refundsPayable, 'liability');
@@ -108,7 +106,10 @@ export interface LedgerReport {
   readonly accounts: number;
   readonly unbalancedPostings: { posting: string; sumFen: number }[];
   readonly accountMismatches: { account: string; balanceFen: number; linesFen: number }[];
+  /** the system accounts' balances (debits positive, credits negative) */
   readonly totals: Record<string, number>;
+  /** every merchant's pending (not yet settled) and available (settled, due) balances added up */
+  readonly merchants: { readonly pendingFen: number; readonly availableFen: number };
 }
 
 /** Checks every posting balances and every account balance equals the sum of its lines. */
@@ -139,7 +140,12 @@ export async function verifyLedger(db: Kysely<Database>): Promise<LedgerReport> 
     .execute();
   const unbalancedPostings = [...unbalanced.map((u) => ({ posting: u.posting_id, sumFen: Number(u.total) })), ...empty.map((e) => ({ posting: e.id, sumFen: 0 }))];
   const totals: Record<string, number> = {};
-  for (const a of accounts) if (!a.id.startsWith('merchant:')) totals[a.id] = Number(a.balance_fen);
+  const merchants = { pendingFen: 0, availableFen: 0 };
+  for (const a of accounts) {
+    if (!a.id.startsWith('merchant:')) totals[a.id] = Number(a.balance_fen);
+    else if (a.id.endsWith(':pending')) merchants.pendingFen += Number(a.balance_fen);
+    else if (a.id.endsWith(':available')) merchants.availableFen += Number(a.balance_fen);
+  }
   return {
     ok: unbalancedPostings.length === 0 && mismatches.length === 0,
     postings: Number(counts.n),
@@ -148,5 +154,6 @@ export async function verifyLedger(db: Kysely<Database>): Promise<LedgerReport> 
     unbalancedPostings,
     accountMismatches: mismatches,
     totals,
+    merchants,
   };
 }

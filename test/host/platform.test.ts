@@ -104,9 +104,12 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
     expect(cli('demo', 'info', '--db', db).stdout).toMatch(/stripe 6224242900000204=2812101\d{3}000000/);
     const verify = cli('ledger', 'verify', '--db', db, '--json');
     expect(verify.status).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, postings: 1, totals: { card_funds: 1_234 } });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, postings: 1, totals: { card_funds: 1_234 }, merchants: { pendingFen: -1_234, availableFen: 0 } });
     const text = cli('ledger', 'verify', '--db', db);
     expect(text.stdout).toContain('ledger OK');
+    // what the card issuers owe for the sale is what the merchant is owed, not yet settled
+    expect(text.stdout).toMatch(/card_funds\s+12\.34\n/);
+    expect(text.stdout).toMatch(/merchants_pending\s+-12\.34\n/);
   });
 
   it('ledger verify exits non-zero when a balance was tampered with', async () => {
