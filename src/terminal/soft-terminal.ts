@@ -770,7 +770,7 @@ export class SoftTerminal {
       type: e.type,
       amountFen: e.amountFen,
       panMasked: mask(e.pan),
-      pan: e.pan,
+      pan: SETTLED_TYPES.has(e.type) ? e.pan : '',
       rrn: e.res.rrn ?? '',
       authCode: e.res.authCode ?? '',
       date: e.res.date ?? '',

@@ -12,7 +12,10 @@ export interface BatchEntry {
   readonly type: string; // 60.1
   readonly amountFen: number;
   readonly panMasked: string;
-  /** the PAN, kept on the terminal (the PIN pad's secure storage) for voids and batch upload */
+  /**
+   * the PAN, kept on the terminal (the PIN pad's secure storage) for voids and batch upload: only in
+   * the lines of sales, completions and refunds; empty in the others, which need it for neither
+   */
   readonly pan: string;
   readonly rrn: string;
   readonly authCode: string;
