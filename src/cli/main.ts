@@ -7,6 +7,7 @@ import { isoCommand } from './iso-commands.js';
 import { terminalCommand } from './terminal-command.js';
 import { auditCommand, demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
+import { merchantsCommand, terminalsCommand } from './admin-commands.js';
 
 function version(): string {
   try {
@@ -50,6 +51,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive:
   program.addCommand(auditCommand(io, run, setExitOnce));
   program.addCommand(benchCommand(io, run));
   program.addCommand(terminalCommand(io, run));
+  program.addCommand(merchantsCommand(io, run));
+  program.addCommand(terminalsCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);
   return program;
 }

@@ -94,8 +94,22 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
     );
 }
 
+/**
+ * The HSM module under the database's LMK, for a command that needs keys, keyed hashes or the audit
+ * seal: the key file given, else the one beside an SQLite database, else POSGATE_LMK. Never creates one.
+ */
+export function storeHsm(store: Store, lmkFile: string | undefined): SoftwareHsm {
+  const file = lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
+  try {
+    return new SoftwareHsm(loadLmk({ ...(file ? { file } : {}), create: false }));
+  } catch (err) {
+    if (err instanceof HsmError) throw new UsageError('no_lmk', err.message);
+    throw err;
+  }
+}
+
 /** Opens an existing database for a command that reads it: a mistyped path is an error, never a new, empty database. */
-async function withStore<T>(db: string, work: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(db: string, work: (store: Store) => Promise<T>): Promise<T> {
   const { engine, target } = parseDbUrl(db);
   if (engine === 'sqlite' && target !== ':memory:' && !existsSync(target)) throw new UsageError('no_database', `no database at ${target}`);
   const store = await openStore(db);
@@ -166,15 +180,7 @@ export function auditCommand(io: Io, run: Run, setExit: (code: number) => void):
     .action((o) =>
       run(() =>
         withStore(o.db, async (store) => {
-          const file = o.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
-          let hsm: SoftwareHsm;
-          try {
-            hsm = new SoftwareHsm(loadLmk({ ...(file ? { file } : {}), create: false }));
-          } catch (err) {
-            if (err instanceof HsmError) throw new UsageError('no_lmk', err.message);
-            throw err;
-          }
-          const report = await verifyAuditChain(store.db, hsm);
+          const report = await verifyAuditChain(store.db, storeHsm(store, o.lmkFile));
           emit(io, o.json, report, () => [
             report.ok ? `audit log OK: ${report.events} entries, every seal and link holds` : `audit log NOT OK: the chain breaks at entry ${report.brokenAt} of ${report.events}`,
           ]);

@@ -48,12 +48,15 @@ export async function handleFrame(deps: HostDeps, raw: Buffer, link: LinkInfo): 
     return { response: await encodeResponse(deps.hsm, req.mti, tpdu, header, processingRequest(terminal, merchant), reply, null), kind: 'unknown', rc };
   };
 
-  // Step 2: terminal.
+  // Step 2: terminal. A 0800 (sign-in, activation, parameter download: a few a day per terminal)
+  // reads the rows afresh, as that is how a terminal comes back after a change made elsewhere, such
+  // as a TMK imported by `posgate terminals import-tmk`, which must not be answered 97 for a second.
   const tid = req.tid;
-  const terminal = tid === undefined ? undefined : await deps.registry.terminal(tid, now);
+  const fresh = req.mti === '0800';
+  const terminal = tid === undefined ? undefined : await deps.registry.terminal(tid, now, fresh);
   if (!terminal || terminal.status !== 'active') return simple(RC.terminalNotRegistered);
   // Step 3: merchant.
-  const merchant = await deps.registry.merchant(terminal.merchant_id, now);
+  const merchant = await deps.registry.merchant(terminal.merchant_id, now, fresh);
   if (!merchant || merchant.status !== 'active' || req.mid !== merchant.mid) return simple(RC.invalidMerchant, terminal, merchant);
 
   // Step 4: function.

@@ -5,7 +5,8 @@ import type { Database } from '../store/index.js';
 /**
  * Terminal and merchant rows for the pipeline's steps 2–5, kept for at most `ttlMs` and dropped at
  * once when this process changes them. The TTL bounds how long another host process's change
- * (a sign-in elsewhere, a suspended merchant) can go unseen: one second by default.
+ * (a sign-in elsewhere, a suspended merchant) can go unseen: one second by default. `fresh` reads
+ * the row from the database whatever is cached (and caches what it read).
  */
 export class RegistryCache {
   private readonly terminals = new Map<string, { row: Terminal; at: number }>();
@@ -17,12 +18,12 @@ export class RegistryCache {
     private readonly ttlMs = 1_000,
   ) {}
 
-  terminal(tid: string, now = Date.now()): Promise<Terminal | undefined> {
-    return this.cached(this.terminals, tid, () => terminalByTid(this.db, tid), now);
+  terminal(tid: string, now = Date.now(), fresh = false): Promise<Terminal | undefined> {
+    return this.cached(this.terminals, tid, () => terminalByTid(this.db, tid), now, fresh);
   }
 
-  merchant(id: string, now = Date.now()): Promise<Merchant | undefined> {
-    return this.cached(this.merchants, id, () => merchantById(this.db, id), now);
+  merchant(id: string, now = Date.now(), fresh = false): Promise<Merchant | undefined> {
+    return this.cached(this.merchants, id, () => merchantById(this.db, id), now, fresh);
   }
 
   forgetTerminal(tid: string): void {
@@ -33,8 +34,8 @@ export class RegistryCache {
     this.merchants.delete(id);
   }
 
-  private async cached<T>(map: Map<string, { row: T; at: number }>, key: string, load: () => Promise<T | undefined>, now: number): Promise<T | undefined> {
-    const hit = map.get(key);
+  private async cached<T>(map: Map<string, { row: T; at: number }>, key: string, load: () => Promise<T | undefined>, now: number, fresh: boolean): Promise<T | undefined> {
+    const hit = fresh ? undefined : map.get(key);
     if (hit && now - hit.at < this.ttlMs) return hit.row;
     const row = await load();
     if (row === undefined) {

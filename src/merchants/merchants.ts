@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Kysely, Transaction, Updateable } from 'kysely';
+import { weakPinReason } from '../crypto/index.js';
 import { ensureMerchantAccounts } from '../ledger/index.js';
 import type { KeyBlock } from '../hsm/index.js';
 import type { Database, MerchantsTable, OperatorsTable, TerminalsTable } from '../store/index.js';
@@ -175,6 +176,14 @@ export async function createTerminal(trx: Transaction<Database>, t: NewTerminal,
   return row;
 }
 
+/** The next free terminal ID: one above the highest (8 decimal digits), 10000001 for the first. */
+export async function nextTid(db: Db): Promise<string> {
+  const row = await db.selectFrom('terminals').select((eb) => eb.fn.max('tid').as('tid')).executeTakeFirst();
+  const highest = row?.tid && /^[0-9]{8}$/.test(row.tid) ? Number(row.tid) : 10_000_000;
+  if (highest >= 99_999_999) throw new RangeError('no terminal ID left above the highest one: give one');
+  return String(highest + 1);
+}
+
 export async function terminalByTid(db: Db, tid: string): Promise<Terminal | undefined> {
   return (await db.selectFrom('terminals').selectAll().where('tid', '=', tid).executeTakeFirst()) as Terminal | undefined;
 }
@@ -209,6 +218,34 @@ export async function putOperator(trx: Transaction<Database>, terminalId: string
     .values({ terminal_id: terminalId, no, role: operatorRole(no), password_hash: passwordHash, password_history: '[]', must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, lockouts: 0, updated_at: now })
     .onConflict((oc) => oc.columns(['terminal_id', 'no']).doUpdateSet({ password_hash: passwordHash, must_change: mustChange ? 1 : 0, failures: 0, locked_until: null, lockouts: 0, updated_at: now }))
     .execute();
+}
+
+/** A random password of the role's length that §10.3's rules accept: not one digit repeated, not a run. */
+export function randomOperatorPassword(role: OperatorRole): string {
+  for (;;) {
+    let password = '';
+    for (let i = 0; i < operatorPasswordLength(role); i++) password += String(randomInt(0, 10));
+    if (weakPinReason(password) === null) return password;
+  }
+}
+
+/** The operators a new terminal starts with: the administrator, the supervisor and one cashier. */
+export const FIRST_OPERATORS = ['99', '00', '01'] as const;
+
+/**
+ * Gives a new terminal its first operators (FIRST_OPERATORS), each with a random password that must
+ * be changed at first use. Only the hashes are stored; the passwords are returned once, in clear,
+ * for whoever set the terminal up to hand over.
+ */
+export async function provisionOperators(trx: Transaction<Database>, terminalId: string, hashPassword: (clear: string) => Promise<string>, now = Date.now()): Promise<{ no: string; role: OperatorRole; password: string }[]> {
+  const out: { no: string; role: OperatorRole; password: string }[] = [];
+  for (const no of FIRST_OPERATORS) {
+    const role = operatorRole(no);
+    const password = randomOperatorPassword(role);
+    await putOperator(trx, terminalId, no, await hashPassword(password), true, now);
+    out.push({ no, role, password });
+  }
+  return out;
 }
 
 export async function operator(db: Db, terminalId: string, no: string): Promise<Operator | undefined> {

@@ -1,0 +1,248 @@
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { AuditLog } from '../audit/index.js';
+import { isWeakDesKey, withOddParity } from '../crypto/index.js';
+import type { Hsm } from '../hsm/index.js';
+import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, provisionOperators, terminalByTid, updateTerminal, type Terminal } from '../merchants/index.js';
+import type { Store } from '../store/index.js';
+import { emit, UsageError, type Io } from './output.js';
+import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
+
+type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
+
+/**
+ * The payment company's engineers set up merchants and terminals here, on the database the host
+ * serves (the portal will do the same for merchants): a third-party terminal's TMK is imported
+ * from its key components, a posgate terminal gets a one-time activation code (§10.1). Every change
+ * is audited under the person's login name. A running host sees a change within a second (its
+ * terminal cache lives 1 s).
+ */
+const actor = () => `cli:${userInfo().username}`;
+
+interface DbOptions {
+  readonly db: string;
+  readonly lmkFile?: string;
+  readonly json?: boolean;
+}
+
+const withDb = (cmd: Command, lmk: boolean): Command => {
+  cmd.option('--db <url>', 'database', DEFAULT_DB).option('--json', 'print one JSON object');
+  if (lmk) cmd.option('--lmk-file <path>', 'LMK key file (default: beside an SQLite database; or POSGATE_LMK)');
+  return cmd;
+};
+
+async function terminalNamed(store: Store, tid: string): Promise<Terminal> {
+  const terminal = await terminalByTid(store.db, tid);
+  if (!terminal) throw new UsageError('unknown_terminal', `no terminal ${tid}`);
+  return terminal;
+}
+
+export function merchantsCommand(io: Io, run: Run): Command {
+  const merchants = new Command('merchants').description('merchants: list them, add one');
+  withDb(merchants.command('list').description('every merchant, with its terminals counted'), false).action((o: DbOptions) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        const rows = await store.db
+          .selectFrom('merchants')
+          .leftJoin('terminals', 'terminals.merchant_id', 'merchants.id')
+          .select(['merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm', (eb) => eb.fn.count<number>('terminals.id').as('terminals')])
+          .groupBy(['merchants.id', 'merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm'])
+          .orderBy('merchants.mid')
+          .execute();
+        const list = rows.map((r) => ({ mid: r.mid, name: r.name, status: r.status, mcc: r.mcc, fee_rate_pct: r.fee_rate_ppm / 10_000, terminals: Number(r.terminals) }));
+        emit(io, Boolean(o.json), list, () => (list.length === 0 ? ['no merchants'] : list.map((m) => `${m.mid.padEnd(15)}  ${m.status.padEnd(9)} MCC ${m.mcc}  fee ${m.fee_rate_pct.toFixed(2)} %  ${m.terminals} terminal(s)  ${m.name}`)));
+      }), () => Boolean(o.json)),
+  );
+  withDb(
+    merchants
+      .command('add')
+      .description('add a merchant, with its ledger accounts')
+      .requiredOption('--mid <mid>', 'merchant ID (field 42): 15 characters, usually acquirer 3 + area 4 + MCC 4 + serial 4')
+      .requiredOption('--name <name>', 'the merchant\'s name, as receipts print it')
+      .option('--mcc <mcc>', 'merchant category code', '5411')
+      .option('--fee-rate <percent>', 'merchant discount rate taken at settlement, in percent', '0.60')
+      .option('--timezone <zone>', 'the merchant\'s time zone (fields 12/13, daily limits)', 'Asia/Shanghai'),
+    true,
+  ).action((o: DbOptions & { mid: string; name: string; mcc: string; feeRate: string; timezone: string }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        if (!/^[0-9A-Za-z]{15}$/.test(o.mid)) throw new UsageError('invalid_mid', 'a merchant ID is 15 letters or digits');
+        if (!/^[0-9]{4}$/.test(o.mcc)) throw new UsageError('invalid_mcc', 'an MCC is 4 digits');
+        if (!/^\d{1,2}(\.\d{1,4})?$/.test(o.feeRate) || Number(o.feeRate) > 10) throw new UsageError('invalid_fee_rate', '--fee-rate is a percentage from 0 to 10, e.g. 0.60');
+        if (!Intl.supportedValuesOf('timeZone').includes(o.timezone) && o.timezone !== 'UTC') throw new UsageError('invalid_timezone', `${o.timezone} is not a time zone (e.g. Asia/Shanghai)`);
+        const hsm = storeHsm(store, o.lmkFile);
+        const merchant = await store.transact(async (trx) => {
+          if (await merchantByMid(trx, o.mid)) throw new UsageError('merchant_exists', `merchant ${o.mid} already exists`);
+          const m = await createMerchant(trx, { mid: o.mid, name: o.name, mcc: o.mcc, timezone: o.timezone, feeRatePpm: Math.round(Number(o.feeRate) * 10_000) });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'merchant.created', subject: m.id, outcome: 'success', detail: { mid: m.mid } });
+          return m;
+        });
+        emit(io, Boolean(o.json), { id: merchant.id, mid: merchant.mid }, () => [`merchant ${merchant.mid} added (${merchant.name}); add its terminals with "posgate terminals add --mid ${merchant.mid}"`]);
+      }), () => Boolean(o.json)),
+  );
+  return merchants;
+}
+
+export function terminalsCommand(io: Io, run: Run): Command {
+  const terminals = new Command('terminals').description('terminals: list them, add one, issue an activation code, import a TMK');
+
+  withDb(terminals.command('list').description('every terminal: merchant, serial, keys, batch, last seen').option('--mid <mid>', 'only this merchant\'s'), false).action((o: DbOptions & { mid?: string }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        let q = store.db
+          .selectFrom('terminals')
+          .innerJoin('merchants', 'merchants.id', 'terminals.merchant_id')
+          .select(['terminals.tid', 'merchants.mid', 'terminals.serial', 'terminals.status', 'terminals.supervisor_check', 'terminals.tmk', 'terminals.pik', 'terminals.open_batch', 'terminals.software_version', 'terminals.last_seen_at', 'terminals.activation_expires_at'])
+          .orderBy('terminals.tid');
+        if (o.mid) q = q.where('merchants.mid', '=', o.mid);
+        const list = (await q.execute()).map((t) => ({
+          tid: t.tid,
+          mid: t.mid,
+          serial: t.serial,
+          status: t.status,
+          supervisor_check: t.supervisor_check,
+          has_tmk: t.tmk !== null,
+          signed_in: t.pik !== null,
+          open_batch: t.open_batch,
+          software_version: t.software_version,
+          last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
+          activation_pending: t.activation_expires_at !== null && t.activation_expires_at > Date.now(),
+        }));
+        emit(io, Boolean(o.json), list, () =>
+          list.length === 0
+            ? ['no terminals']
+            : list.map((t) => `${t.tid}  ${t.mid}  ${(t.serial ?? '-').padEnd(12)} ${t.status.padEnd(8)} ${t.has_tmk ? (t.signed_in ? 'signed in' : 'TMK, not signed in') : t.activation_pending ? 'awaiting activation' : 'no TMK'}  batch ${String(t.open_batch).padStart(6, '0')}  last seen ${t.last_seen ?? 'never'}`),
+        );
+      }), () => Boolean(o.json)),
+  );
+
+  withDb(
+    terminals
+      .command('add')
+      .description('register a terminal to a merchant, with its first operators (99, 00, 01) and their one-time passwords')
+      .requiredOption('--mid <mid>', 'the merchant\'s ID')
+      .option('--tid <tid>', 'terminal ID, 8 digits (default: the next free one)')
+      .option('--serial <serial>', 'the device\'s serial number, which activation must match')
+      .option('--model <model>', 'device model', 'third-party POS')
+      .option('--name <name>', 'a name for the merchant to know it by')
+      .addOption(new Option('--supervisor-check <where>', 'who checks the supervisor password for voids and refunds (§10.2): the terminal itself, or the host (posgate terminals)').choices(['terminal', 'host']).default('terminal')),
+    true,
+  ).action((o: DbOptions & { mid: string; tid?: string; serial?: string; model: string; name?: string; supervisorCheck: 'host' | 'terminal' }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        if (o.tid !== undefined && !/^[0-9]{8}$/.test(o.tid)) throw new UsageError('invalid_tid', 'a terminal ID is 8 digits');
+        if (o.serial !== undefined && !/^[\x21-\x7e]{1,32}$/.test(o.serial)) throw new UsageError('invalid_serial', 'a serial number is 1 to 32 printable characters, no spaces');
+        const hsm = storeHsm(store, o.lmkFile);
+        const made = await store.transact(async (trx) => {
+          const merchant = await merchantByMid(trx, o.mid);
+          if (!merchant) throw new UsageError('unknown_merchant', `no merchant ${o.mid}`);
+          const tid = o.tid ?? (await nextTid(trx));
+          if (await terminalByTid(trx, tid)) throw new UsageError('terminal_exists', `terminal ${tid} already exists`);
+          const terminal = await createTerminal(trx, { merchantId: merchant.id, tid, ...(o.serial ? { serial: o.serial } : {}), model: o.model, ...(o.name ? { name: o.name } : {}), supervisorCheck: o.supervisorCheck });
+          const operators = await provisionOperators(trx, terminal.id, (clear) => hsm.hashPassword(clear));
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.created', subject: terminal.id, outcome: 'success', detail: { tid, mid: merchant.mid, serial: o.serial ?? null } });
+          return { tid, mid: merchant.mid, operators };
+        });
+        emit(io, Boolean(o.json), made, () => [
+          `terminal ${made.tid} added to merchant ${made.mid}. Its operators' one-time passwords (shown once, to be changed at first use):`,
+          ...made.operators.map((op) => `  ${op.no} ${op.role.padEnd(10)} ${op.password}`),
+          `Next: "posgate terminals activation-code --tid ${made.tid}" for a posgate terminal, or "posgate terminals import-tmk --tid ${made.tid} --kcv …" for an injected TMK.`,
+        ]);
+      }), () => Boolean(o.json)),
+  );
+
+  withDb(
+    terminals
+      .command('activation-code')
+      .description('a one-time activation code (§10.1: 12 digits, valid 24 hours); a new one voids the last')
+      .requiredOption('--tid <tid>', 'terminal ID')
+      .option('--serial <serial>', 'bind the code to this serial number (default: the terminal\'s, if it has one)'),
+    true,
+  ).action((o: DbOptions & { tid: string; serial?: string }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        if (o.serial !== undefined && !/^[\x21-\x7e]{1,32}$/.test(o.serial)) throw new UsageError('invalid_serial', 'a serial number is 1 to 32 printable characters, no spaces');
+        const hsm = storeHsm(store, o.lmkFile);
+        const terminal = await terminalNamed(store, o.tid);
+        if (terminal.status !== 'active') throw new UsageError('terminal_not_active', `terminal ${o.tid} is ${terminal.status}`);
+        const serial = o.serial ?? terminal.serial;
+        const now = Date.now();
+        const ttlMs = 24 * 3600_000;
+        const code = await store.transact(async (trx) => {
+          const issued = await issueActivationCode(trx, (clear) => hsm.hashPassword(clear), terminal.id, serial, ttlMs, now);
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.activation_code_issued', subject: terminal.id, outcome: 'success', detail: { serial, expires_at: now + ttlMs } }, now);
+          return issued;
+        });
+        const expires = new Date(now + ttlMs).toISOString();
+        emit(io, Boolean(o.json), { tid: terminal.tid, activation_code: code, serial, expires_at: expires }, () => [
+          `activation code for terminal ${terminal.tid}: ${code}`,
+          `  single use, valid until ${expires}${serial ? `, only for serial number ${serial}` : ''}; shown once`,
+        ]);
+      }), () => Boolean(o.json)),
+  );
+
+  withDb(
+    terminals
+      .command('import-tmk')
+      .description('install the TMK injected into a third-party terminal: its components (32 hex digits each, one per line) on standard input, XORed; checked against --kcv')
+      .requiredOption('--tid <tid>', 'terminal ID')
+      .requiredOption('--kcv <hex>', 'the TMK\'s check value (6 or 8 hex digits, 3DES of zeros)'),
+    true,
+  ).action((o: DbOptions & { tid: string; kcv: string }) =>
+    run(async () => {
+      if (!/^([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/.test(o.kcv)) throw new UsageError('invalid_kcv', 'a KCV is 6 or 8 hex digits');
+      // Never on the command line, where shell history and the process list would keep it.
+      const tmk = combinedKey(await io.readStdin());
+      try {
+        await withStore(o.db, async (store) => {
+          const hsm = storeHsm(store, o.lmkFile);
+          const terminal = await terminalNamed(store, o.tid);
+          const kcv = await installTmk(store, hsm, terminal, tmk, o.kcv);
+          emit(io, Boolean(o.json), { tid: terminal.tid, tmk_kcv: kcv }, () => [`TMK installed for terminal ${terminal.tid} (KCV ${kcv}); its working keys are gone: it must sign in`]);
+        });
+      } finally {
+        tmk.fill(0);
+      }
+    }, () => Boolean(o.json)),
+  );
+  return terminals;
+}
+
+/**
+ * The TMK from its components, as a key ceremony gives them (dual control: each custodian holds one):
+ * XORed, then set to odd parity. One component is a clear key, for a lab bench. A key that is
+ * single-length in disguise (both halves equal) or has a weak half is refused, as §6.1 refuses them.
+ */
+export function combinedKey(text: string): Buffer {
+  const components = text
+    .split(/\r?\n/)
+    .map((l) => l.trim().replace(/\s+/g, ''))
+    .filter((l) => l !== '');
+  if (components.length === 0 || components.length > 3) throw new UsageError('tmk_components', 'give 1 to 3 key components on standard input, one per line');
+  if (!components.every((c) => /^[0-9A-Fa-f]{32}$/.test(c))) throw new UsageError('tmk_components', 'each key component is 32 hex digits (a double-length 3DES key)');
+  const key = Buffer.alloc(16);
+  for (const c of components) {
+    const part = Buffer.from(c, 'hex');
+    for (let i = 0; i < 16; i++) key[i]! ^= part[i]!;
+  }
+  const tmk = withOddParity(key);
+  if (tmk.subarray(0, 8).equals(tmk.subarray(8))) throw new UsageError('tmk_single_length', 'the TMK\'s halves are equal: that is a single-length DES key, which §6.1 does not allow');
+  if (isWeakDesKey(tmk.subarray(0, 8)) || isWeakDesKey(tmk.subarray(8))) throw new UsageError('tmk_weak', 'the TMK has a DES weak or semi-weak half');
+  return tmk;
+}
+
+/** Wraps the TMK under the LMK once it matches `kcv`, replaces the terminal's, destroys its working keys; audited. */
+async function installTmk(store: Store, hsm: Hsm, terminal: Terminal, tmk: Buffer, kcv: string): Promise<string> {
+  let imported;
+  try {
+    imported = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'tmk' }, tmk, kcv);
+  } catch (err) {
+    await store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'failure', detail: { reason: 'kcv_mismatch' } }));
+    throw err;
+  }
+  await store.transact(async (trx) => {
+    await updateTerminal(trx, terminal.id, { tmk: imported.key, pik: null, mak: null, tdk: null });
+    await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'success', detail: { tmk_kcv: imported.kcv } });
+  });
+  return imported.kcv;
+}

@@ -1,0 +1,107 @@
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStorage, SoftTerminal } from '../../src/terminal/index.js';
+import { startTestPlatform, type TestPlatform } from '../support/platform.js';
+import { posgateBinaryAsync } from './run-cli.js';
+
+const GOOD = '6224242900000113';
+const MID = '898310058120002';
+/** The TMK of protocol §6.2, as a key ceremony hands it over: two components, each custodian holding one. */
+const TMK = 'CA5D92598DCA48CE8A4C76361A9269E9';
+const COMPONENT_1 = '0123456789ABCDEFFEDCBA9876543210';
+const COMPONENT_2 = Buffer.from(Buffer.from(TMK, 'hex').map((b, i) => b ^ Buffer.from(COMPONENT_1, 'hex')[i]!)).toString('hex').toUpperCase();
+
+interface Added {
+  tid: string;
+  operators: { no: string; role: string; password: string }[];
+}
+
+describe('posgate merchants and posgate terminals: setting up a merchant\'s terminals on a running host', () => {
+  let p: TestPlatform;
+  let admin: (args: string[], stdin?: string) => ReturnType<typeof posgateBinaryAsync>;
+  beforeAll(async () => {
+    p = await startTestPlatform('sqlite');
+    const lmk = join(dirname(p.db.slice('sqlite:'.length)), 'lmk.key');
+    admin = (args, stdin) => posgateBinaryAsync([...args, '--db', p.db, ...(args[1] === 'list' ? [] : ['--lmk-file', lmk])], stdin ?? '');
+    expect((await admin(['merchants', 'add', '--mid', MID, '--name', '面馆 Noodle shop', '--fee-rate', '0.38'])).code).toBe(0);
+  });
+  afterAll(async () => p.close());
+
+  const terminal = (tid: string) => new SoftTerminal({ tid, mid: MID, endpoint: { host: '127.0.0.1', port: p.platform.iso.port }, storage: new MemoryStorage(), responseTimeoutMs: 5_000 });
+
+  it('a posgate terminal: registered with its serial, activated with a one-time code, its cashier signs in with the password handed over, and it sells', async () => {
+    const added = await admin(['terminals', 'add', '--mid', MID, '--serial', 'NEWPOS-0001', '--supervisor-check', 'host', '--json']);
+    expect(added.code).toBe(0);
+    const { tid, operators } = added.json<Added>();
+    expect(operators.map((o) => [o.no, o.password.length])).toEqual([['99', 8], ['00', 6], ['01', 4]]);
+    const code = await admin(['terminals', 'activation-code', '--tid', tid, '--json']);
+    expect(code.json()).toMatchObject({ tid, serial: 'NEWPOS-0001', activation_code: expect.stringMatching(/^\d{12}$/) });
+    const activationCode = code.json<{ activation_code: string }>().activation_code;
+
+    const t = terminal(tid);
+    expect((await t.activate('NEWPOS-0002', activationCode)).rc).toBe('55'); // another device's serial
+    expect((await t.activate('NEWPOS-0001', activationCode)).rc).toBe('00');
+    expect((await t.signIn()).rc).toBe('00');
+    expect(await t.signInOperator('01', operators.find((o) => o.no === '01')!.password)).toBe('00');
+    const sale = await t.sale(p.card(GOOD), 880, '123456');
+    expect(sale.rc).toBe('00');
+    t.close();
+    expect((await terminal(tid).activate('NEWPOS-0001', activationCode)).rc).toBe('55'); // used up
+
+    const listed = (await admin(['terminals', 'list', '--mid', MID, '--json'])).json<{ tid: string; serial: string; signed_in: boolean; supervisor_check: string }[]>();
+    expect(listed.find((x) => x.tid === tid)).toMatchObject({ serial: 'NEWPOS-0001', signed_in: true, supervisor_check: 'host' });
+    const merchants = (await admin(['merchants', 'list'])).stdout;
+    expect(merchants).toMatch(new RegExp(`${MID}\\s+active\\s+MCC 5411\\s+fee 0\\.38 %\\s+\\d terminal\\(s\\)\\s+面馆 Noodle shop`));
+    // each step is in the audit log, under the person who took it, and the chain holds
+    const audited = await p.platform.store.db.selectFrom('audit_events').select(['actor', 'action']).where('action', 'in', ['merchant.created', 'terminal.created', 'terminal.activation_code_issued']).execute();
+    expect(audited.map((a) => a.action).sort()).toEqual(['merchant.created', 'terminal.activation_code_issued', 'terminal.created']);
+    expect(audited.every((a) => a.actor.startsWith('cli:'))).toBe(true);
+    expect((await admin(['audit', 'verify'])).stdout).toContain('audit log OK');
+  });
+
+  it('a third-party terminal: its TMK imported from two components and checked against its KCV; a wrong KCV changes nothing', async () => {
+    const { tid } = (await admin(['terminals', 'add', '--mid', MID, '--json'])).json<Added>();
+    const wrong = await admin(['terminals', 'import-tmk', '--tid', tid, '--kcv', '000000'], `${COMPONENT_1}\n${COMPONENT_2}\n`);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('the key does not match its check value');
+    const t = terminal(tid);
+    t.injectTmk(TMK);
+    expect((await t.signIn()).rc).toBe('97'); // no TMK at the host yet
+
+    const imported = await admin(['terminals', 'import-tmk', '--tid', tid, '--kcv', '43C6CC'], `${COMPONENT_1}\n${COMPONENT_2}\n`);
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toContain(`TMK installed for terminal ${tid} (KCV 43C6CC)`);
+    expect(imported.stdout + imported.stderr).not.toContain(COMPONENT_2);
+    expect((await t.signIn()).rc).toBe('00');
+    expect((await t.sale(p.card(GOOD), 300, '123456')).rc).toBe('00'); // supervisor checks stay the terminal's own
+    t.close();
+
+    // the same component twice XORs to nothing; halves equal are a single-length key
+    expect((await admin(['terminals', 'import-tmk', '--tid', tid, '--kcv', '43C6CC'], `${COMPONENT_1}\n${COMPONENT_1}\n`)).stderr).toContain('single-length');
+    expect((await admin(['terminals', 'import-tmk', '--tid', tid, '--kcv', '43C6CC'], 'not a key\n')).stderr).toContain('each key component is 32 hex digits');
+    const failures = await p.platform.store.db.selectFrom('audit_events').select(['outcome']).where('action', '=', 'terminal.tmk_import').orderBy('id').execute();
+    expect(failures.map((f) => f.outcome)).toEqual(['failure', 'success']);
+  });
+
+  it('refuses what cannot be right, with a clear message and exit code 2', async () => {
+    const cases: [string[], string][] = [
+      [['merchants', 'add', '--mid', '89831005812', '--name', 'x'], 'a merchant ID is 15 letters or digits'],
+      [['merchants', 'add', '--mid', MID, '--name', 'again'], `merchant ${MID} already exists`],
+      [['merchants', 'add', '--mid', '898310058120003', '--name', 'x', '--fee-rate', '12'], '--fee-rate is a percentage from 0 to 10'],
+      [['merchants', 'add', '--mid', '898310058120003', '--name', 'x', '--timezone', 'Mars/Olympus'], 'is not a time zone'],
+      [['terminals', 'add', '--mid', '898310058129999'], 'no merchant 898310058129999'],
+      [['terminals', 'add', '--mid', MID, '--tid', '30000001'], 'terminal 30000001 already exists'],
+      [['terminals', 'add', '--mid', MID, '--tid', '3000'], 'a terminal ID is 8 digits'],
+      [['terminals', 'activation-code', '--tid', '39999999'], 'no terminal 39999999'],
+      [['terminals', 'import-tmk', '--tid', '30000001', '--kcv', 'XYZ'], 'a KCV is 6 or 8 hex digits'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await admin(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(message);
+    }
+    // without the LMK nothing is written: codes and passwords are hashed under it
+    const noLmk = await posgateBinaryAsync(['terminals', 'activation-code', '--tid', '30000001', '--db', p.db, '--lmk-file', '/nonexistent/lmk.key'], '');
+    expect(noLmk.code).toBe(2);
+  });
+});
