@@ -89,6 +89,7 @@ export function terminalCommand(io: Io, run: Run): Command {
     .option('--ca <file>', 'with --tls: trust this CA or pinned certificate (PEM) rather than the system\'s CAs')
     .option('--servername <name>', 'with --tls: the name the host\'s certificate must carry (default: --host)')
     .option('--state <file>', 'the terminal\'s secure storage (keys, batch, pending reversal)')
+    .option('--merchant-name <name>', 'the merchant\'s name as receipts print it (default: the demo merchant\'s, or the MID)')
     .option('--operator <no>', 'the cashier offered at sign-in (menu 1)', '01')
     .action((o) =>
       run(async () => {
@@ -104,6 +105,7 @@ export function terminalCommand(io: Io, run: Run): Command {
         }
         if (!tid || !mid) throw new UsageError('terminal_identity', 'give --demo N, or --tid and --mid');
         const endpoint = terminalEndpoint(o);
+        const shop: Shop = { mid, name: o.merchantName ?? (mid === DEMO_MID ? DEMO_MERCHANT_NAME : mid) };
         const p = new Prompter(io);
         const terminal = new SoftTerminal({
           tid,
@@ -112,11 +114,11 @@ export function terminalCommand(io: Io, run: Run): Command {
           storage: new FileStorage(o.state ?? `data/terminal-${tid}.json`),
           operator: o.operator,
           responseTimeoutMs: 15_000,
-          onForcedSettlement: (r) => p.say(`批次已满 ${BATCH_SETTLE_AT} 笔，先结算 the batch is full: ${settledText(r, terminal, mid)}`),
+          onForcedSettlement: (r) => p.say(`批次已满 ${BATCH_SETTLE_AT} 笔，先结算 the batch is full: ${settledText(r, terminal, shop)}`),
         });
         if (tmk && !terminal.hasTmk) terminal.injectTmk(tmk);
         try {
-          await menu(terminal, p, mid, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
+          await menu(terminal, p, shop, new DemoChips(join(dirname(o.state ?? `data/terminal-${tid}.json`), 'demo-chips.json')));
         } catch (err) {
           if (!(err instanceof EndOfInput)) throw err;
         } finally {
@@ -202,9 +204,15 @@ function passwordFreeLocally(t: SoftTerminal, card: CardPresentation, amountFen:
   return inWindow(hhmm, q.FF9001 ?? '0000', q.FF9002 ?? '0000');
 }
 
+/** The merchant the terminal belongs to, as its receipts name it. */
+interface Shop {
+  readonly mid: string;
+  readonly name: string;
+}
+
 /** The merchant and terminal a receipt is printed for, and the batch. */
-function heading(t: SoftTerminal, mid: string, batch = t.batch): ReceiptHeading {
-  return { merchantName: mid === DEMO_MID ? DEMO_MERCHANT_NAME : mid, mid, tid: t.tid, batch };
+function heading(t: SoftTerminal, shop: Shop, batch = t.batch): ReceiptHeading {
+  return { merchantName: shop.name, mid: shop.mid, tid: t.tid, batch };
 }
 
 /**
@@ -218,7 +226,7 @@ function printReceipt(p: Prompter, line: BatchEntry, at: ReceiptHeading, reprint
   p.say(['', ...receipt(data, 'merchant'), '', ...receipt(data, 'cardholder'), ''].join('\n'));
 }
 
-function show(p: Prompter, r: SaleResult, t: SoftTerminal, mid: string): void {
+function show(p: Prompter, r: SaleResult, t: SoftTerminal, shop: Shop): void {
   if (r.problem === 'no_response') {
     const why = t.connectionProblem ? ` (cannot connect: ${t.connectionProblem})` : '';
     return p.say(`主机无应答，交易已记为待冲正 No answer from the host${why}: the transaction will be reversed`);
@@ -230,15 +238,15 @@ function show(p: Prompter, r: SaleResult, t: SoftTerminal, mid: string): void {
   if (r.issuerAuthenticated === false) p.say('发卡行认证失败 Issuer authentication failed: the card did not accept the issuer\'s answer');
   if (!r.approved) return;
   if (r.balanceFen !== undefined) p.say(`可用余额 Available balance: RMB ${formatYuan(r.balanceFen)}`);
-  if (r.journal) printReceipt(p, r.journal, heading(t, mid, r.batch));
+  if (r.journal) printReceipt(p, r.journal, heading(t, shop, r.batch));
 }
 
 /** 打印: a receipt again, the batch's transactions or its totals, all from the terminal's batch log. */
-async function print(t: SoftTerminal, p: Prompter, mid: string): Promise<void> {
+async function print(t: SoftTerminal, p: Prompter, shop: Shop): Promise<void> {
   const what = (await p.ask('[l] 重打最后一笔 last receipt  [s] 重打任意一笔 by trace number  [d] 交易明细 transactions  [t] 交易汇总 totals: ')).toLowerCase();
   const log = t.batchLog;
-  if (what === 'd') return p.say(batchDetail(log, heading(t, mid)).join('\n'));
-  if (what === 't') return p.say(batchSummary(log, heading(t, mid)).join('\n'));
+  if (what === 'd') return p.say(batchDetail(log, heading(t, shop)).join('\n'));
+  if (what === 't') return p.say(batchSummary(log, heading(t, shop)).join('\n'));
   let line: BatchEntry | undefined;
   if (what === 's') {
     const stan = (await p.ask('凭证号 Trace number (STAN): ')).padStart(6, '0');
@@ -248,7 +256,7 @@ async function print(t: SoftTerminal, p: Prompter, mid: string): Promise<void> {
     line = log.at(-1);
     if (!line) return p.say('本批次无交易 no transaction in this batch');
   } else return p.say('请选择 Choose l, s, d or t');
-  printReceipt(p, line, heading(t, mid), true);
+  printReceipt(p, line, heading(t, shop), true);
 }
 
 async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
@@ -261,7 +269,7 @@ async function supervisor(t: SoftTerminal, p: Prompter): Promise<boolean> {
 /** Menu items that take money or settle: a cashier must have signed in with its password first. */
 const CASHIER_ITEMS = new Set(['2', '3', '4', '5', '6', '7', 'B', 'C', 'D']);
 
-async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips): Promise<void> {
+async function menu(t: SoftTerminal, p: Prompter, shop: Shop, chips: DemoChips): Promise<void> {
   /** the cashier who signed in with its password in this session */
   let cashier: string | undefined;
   for (;;) {
@@ -316,13 +324,13 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
             pin = await p.pin();
             r = choice === '2' ? await t.sale(card, amount, pin) : await t.preauth(card, amount, pin);
           }
-          show(p, r, t, mid);
+          show(p, r, t, shop);
           break;
         }
         case '3': {
           if (!(await supervisor(t, p))) break;
           const stan = (await p.ask('原凭证号 Original trace number (STAN): ')).padStart(6, '0');
-          show(p, await t.voidSale(stan), t, mid);
+          show(p, await t.voidSale(stan), t, shop);
           break;
         }
         case '4': {
@@ -342,16 +350,16 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
           };
           const amount = parseYuan(await p.ask('退货金额 Refund amount (元): '));
           const card = await readCard(p, chips);
-          show(p, await t.refund(card, original, amount), t, mid);
+          show(p, await t.refund(card, original, amount), t, shop);
           break;
         }
         case '5': {
           const card = await readCard(p, chips);
-          show(p, await t.balance(card, await p.pin()), t, mid);
+          show(p, await t.balance(card, await p.pin()), t, shop);
           break;
         }
         case '7': {
-          p.say(settledText(await t.settle(), t, mid));
+          p.say(settledText(await t.settle(), t, shop));
           break;
         }
         case '8': {
@@ -385,17 +393,17 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
           const amount = parseYuan(await p.ask(choice === 'B' ? '完成金额 Completion amount (元): ' : '预授权金额 Pre-authorised amount (元): '));
           const card = await readCard(p, chips);
           const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
-          show(p, r, t, mid);
+          show(p, r, t, shop);
           break;
         }
         case 'D': {
           if (!(await supervisor(t, p))) break;
           const stan = (await p.ask('原完成凭证号 Trace number (STAN) of the completion: ')).padStart(6, '0');
-          show(p, await t.completionVoid(stan), t, mid);
+          show(p, await t.completionVoid(stan), t, shop);
           break;
         }
         case 'P':
-          await print(t, p, mid);
+          await print(t, p, shop);
           break;
         case 'A': {
           const serial = await p.ask('序列号 Serial number: ');
@@ -416,9 +424,9 @@ async function menu(t: SoftTerminal, p: Prompter, mid: string, chips: DemoChips)
 }
 
 /** What a settlement came to, and on 00 its slip (结算单). */
-function settledText(r: Settlement, t: SoftTerminal, mid: string): string {
+function settledText(r: Settlement, t: SoftTerminal, shop: Shop): string {
   if (r.rc !== '00') return `结算失败 ${describeResponse(r.rc)}`;
   const now = localTime(Date.now(), 'Asia/Shanghai');
-  const slip = settlementSlip(r, heading(t, mid), { date: now.day, time: now.hhmmss });
+  const slip = settlementSlip(r, heading(t, shop), { date: now.day, time: now.hhmmss });
   return [`结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}`, '', ...slip, ''].join('\n');
 }

@@ -10,8 +10,8 @@ import { posgateBinaryAsync } from './run-cli.js';
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 
 /** `posgate terminal --demo N` on the test host, `input` typed at its menus: its exit code and all it printed. */
-async function terminal(port: number, state: string, input: string, demo = 2): Promise<{ code: number; out: string }> {
-  const r = await posgateBinaryAsync(['terminal', '--demo', String(demo), '--port', String(port), '--state', state], input);
+async function terminal(port: number, state: string, input: string, demo = 2, extra: string[] = []): Promise<{ code: number; out: string }> {
+  const r = await posgateBinaryAsync(['terminal', '--demo', String(demo), '--port', String(port), '--state', state, ...extra], input);
   return { code: r.code, out: r.stdout + r.stderr };
 }
 
@@ -45,9 +45,11 @@ describe('posgate terminal (the CLI POS)', () => {
     expect(first.out).toContain('交易成功 APPROVED');
     expect(first.out).toContain('插卡 chip');
     expect(first.out).not.toContain('Issuer authentication failed');
+    expect(first.out).toContain('商户名称 posgate 演示商户 (demo)');
     // the chip's counter carried over: the issuer does not take the next cryptogram for a replay
-    const second = await terminal(p.platform.iso.port, state, ['1', '', '2580', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'));
+    const second = await terminal(p.platform.iso.port, state, ['1', '', '2580', '2', '5.00', '1', 'c', '123456', '0', ''].join('\n'), 2, ['--merchant-name', '面馆 Noodle shop']);
     expect(second.out).toContain('交易成功 APPROVED');
+    expect(second.out).toContain('商户名称 面馆 Noodle shop');
     expect(JSON.parse(readFileSync(join(dir, 'demo-chips.json'), 'utf8'))).toEqual({ '6224242900000113': 2 });
   });
 
