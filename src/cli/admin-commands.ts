@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
 import type { Hsm } from '../hsm/index.js';
-import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, provisionOperators, terminalByTid, updateTerminal, type Terminal } from '../merchants/index.js';
+import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, provisionOperators, resetOperator, terminalByTid, updateTerminal, type Terminal } from '../merchants/index.js';
 import type { Store } from '../store/index.js';
 import { emit, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
@@ -177,6 +177,31 @@ export function terminalsCommand(io: Io, run: Run): Command {
         emit(io, Boolean(o.json), { tid: terminal.tid, activation_code: code, serial, expires_at: expires }, () => [
           `activation code for terminal ${terminal.tid}: ${code}`,
           `  single use, valid until ${expires}${serial ? `, only for serial number ${serial}` : ''}; shown once`,
+        ]);
+      }), () => Boolean(o.json)),
+  );
+
+  withDb(
+    terminals
+      .command('reset-operator')
+      .description('a new one-time password for an operator (adding the operator if new), its lock lifted: a forgotten or locked password, after the person was identified')
+      .requiredOption('--tid <tid>', 'terminal ID')
+      .requiredOption('--operator <no>', 'operator number: 99 administrator, 00 supervisor, 01–98 cashiers'),
+    true,
+  ).action((o: DbOptions & { tid: string; operator: string }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        if (!/^[0-9]{2}$/.test(o.operator)) throw new UsageError('invalid_operator', 'an operator number is 2 digits');
+        const hsm = storeHsm(store, o.lmkFile);
+        const terminal = await terminalNamed(store, o.tid);
+        const reset = await store.transact(async (trx) => {
+          const r = await resetOperator(trx, terminal.id, o.operator, (clear) => hsm.hashPassword(clear));
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: r.created ? 'operator.created' : 'operator.password_reset', subject: `operator:${terminal.tid}:${o.operator}`, outcome: 'success', detail: { role: r.role } });
+          return r;
+        });
+        emit(io, Boolean(o.json), { tid: terminal.tid, operator: o.operator, role: reset.role, password: reset.password, created: reset.created }, () => [
+          `${reset.created ? 'new operator' : 'operator'} ${o.operator} (${reset.role}) of terminal ${terminal.tid}: one-time password ${reset.password}`,
+          '  shown once, to be changed at first use; any lock is lifted',
         ]);
       }), () => Boolean(o.json)),
   );

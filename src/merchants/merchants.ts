@@ -248,6 +248,26 @@ export async function provisionOperators(trx: Transaction<Database>, terminalId:
   return out;
 }
 
+/**
+ * A support-assisted reset (or a new operator): operator `no` of the terminal gets a random
+ * one-time password, to be changed at first use, and any lock is lifted. The old password goes
+ * into the history, so it cannot be chosen again (§10.3). Returns the password, once, in clear.
+ */
+export async function resetOperator(trx: Transaction<Database>, terminalId: string, no: string, hashPassword: (clear: string) => Promise<string>, now = Date.now()): Promise<{ role: OperatorRole; password: string; created: boolean }> {
+  if (!/^[0-9]{2}$/.test(no)) throw new RangeError('operator numbers are 2 digits');
+  const role = operatorRole(no);
+  const password = randomOperatorPassword(role);
+  const hash = await hashPassword(password);
+  const current = await operator(trx, terminalId, no);
+  if (!current) {
+    await putOperator(trx, terminalId, no, hash, true, now);
+    return { role, password, created: true };
+  }
+  const history = JSON.parse(current.password_history) as string[];
+  await updateOperator(trx, terminalId, no, { password_hash: hash, password_history: JSON.stringify([current.password_hash, ...history].slice(0, 3)), must_change: 1, failures: 0, locked_until: null, lockouts: 0, updated_at: now });
+  return { role, password, created: false };
+}
+
 export async function operator(db: Db, terminalId: string, no: string): Promise<Operator | undefined> {
   return db.selectFrom('operators').selectAll().where('terminal_id', '=', terminalId).where('no', '=', no).executeTakeFirst();
 }

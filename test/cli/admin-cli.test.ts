@@ -83,6 +83,33 @@ describe('posgate merchants and posgate terminals: setting up a merchant\'s term
     expect(failures.map((f) => f.outcome)).toEqual(['failure', 'success']);
   });
 
+  it('a locked or forgotten operator password is reset to a one-time one; a new cashier is added the same way', async () => {
+    const t = p.terminal(1); // demo terminal 30000002: cashier 01's password is 2580
+    expect((await t.signIn()).rc).toBe('00');
+    const tries = [];
+    for (let i = 0; i < 5; i++) tries.push(await t.verifyOperator('01', '9999'));
+    expect(tries).toEqual(['55', '55', '55', '55', '75']);
+    expect(await t.verifyOperator('01', '2580')).toBe('75'); // locked, even with the right password
+
+    const reset = await admin(['terminals', 'reset-operator', '--tid', '30000002', '--operator', '01', '--json']);
+    expect(reset.json()).toMatchObject({ tid: '30000002', operator: '01', role: 'cashier', created: false, password: expect.stringMatching(/^\d{4}$/) });
+    const password = reset.json<{ password: string }>().password;
+    expect(await t.verifyOperator('01', '2580')).toBe('55'); // the old password is gone
+    expect(await t.signInOperator('01', password)).toBe('00');
+    // it is the old one that may not come back (§10.3)
+    expect(await t.changeOperatorPassword('01', password, '2580')).toBe('12');
+
+    const added = await admin(['terminals', 'reset-operator', '--tid', '30000002', '--operator', '05']);
+    expect(added.stdout).toMatch(/new operator 05 \(cashier\) of terminal 30000002: one-time password \d{4}/);
+    expect(await t.signInOperator('05', /password (\d{4})/.exec(added.stdout)![1]!)).toBe('00');
+    const audited = await p.platform.store.db.selectFrom('audit_events').select(['action', 'subject']).where('action', 'in', ['operator.password_reset', 'operator.created']).orderBy('id').execute();
+    expect(audited).toEqual([
+      { action: 'operator.password_reset', subject: 'operator:30000002:01' },
+      { action: 'operator.created', subject: 'operator:30000002:05' },
+    ]);
+    expect(reset.stdout + added.stdout).not.toContain('2580');
+  });
+
   it('refuses what cannot be right, with a clear message and exit code 2', async () => {
     const cases: [string[], string][] = [
       [['merchants', 'add', '--mid', '89831005812', '--name', 'x'], 'a merchant ID is 15 letters or digits'],
@@ -94,6 +121,7 @@ describe('posgate merchants and posgate terminals: setting up a merchant\'s term
       [['terminals', 'add', '--mid', MID, '--tid', '3000'], 'a terminal ID is 8 digits'],
       [['terminals', 'activation-code', '--tid', '39999999'], 'no terminal 39999999'],
       [['terminals', 'import-tmk', '--tid', '30000001', '--kcv', 'XYZ'], 'a KCV is 6 or 8 hex digits'],
+      [['terminals', 'reset-operator', '--tid', '30000001', '--operator', '1'], 'an operator number is 2 digits'],
     ];
     for (const [args, message] of cases) {
       const r = await admin(args);
