@@ -181,6 +181,32 @@ export function terminalsCommand(io: Io, run: Run): Command {
       }), () => Boolean(o.json)),
   );
 
+  for (const [verb, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    withDb(
+      terminals
+        .command(verb)
+        .description(
+          verb === 'disable'
+            ? 'stop a terminal (lost, stolen, taken out of service): every message is answered 97 (within a second), its working keys are destroyed'
+            : 'put a disabled terminal back in service: it signs in again for new working keys',
+        )
+        .requiredOption('--tid <tid>', 'terminal ID')
+        .option('--reason <text>', 'why, for the audit log'),
+      true,
+    ).action((o: DbOptions & { tid: string; reason?: string }) =>
+      run(() =>
+        withStore(o.db, async (store) => {
+          const hsm = storeHsm(store, o.lmkFile);
+          const terminal = await terminalNamed(store, o.tid);
+          await store.transact(async (trx) => {
+            await updateTerminal(trx, terminal.id, status === 'disabled' ? { status, pik: null, mak: null, tdk: null } : { status });
+            await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: `terminal.${verb}d`, subject: terminal.id, outcome: 'success', detail: { reason: o.reason ?? null, was: terminal.status } });
+          });
+          emit(io, Boolean(o.json), { tid: terminal.tid, status }, () => [status === 'disabled' ? `terminal ${terminal.tid} disabled: answered 97 from now on` : `terminal ${terminal.tid} enabled: it signs in to trade again`]);
+        }), () => Boolean(o.json)),
+    );
+  }
+
   withDb(
     terminals
       .command('reset-operator')

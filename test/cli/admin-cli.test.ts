@@ -110,6 +110,22 @@ describe('posgate merchants and posgate terminals: setting up a merchant\'s term
     expect(reset.stdout + added.stdout).not.toContain('2580');
   });
 
+  it('a lost terminal is disabled: answered 97 and its keys destroyed, until it is enabled and signs in again', async () => {
+    const t = p.terminal(0); // demo terminal 30000001
+    expect((await t.signIn()).rc).toBe('00');
+    expect((await admin(['terminals', 'disable', '--tid', '30000001', '--reason', 'reported stolen'])).stdout).toContain('terminal 30000001 disabled');
+    expect((await t.signIn()).rc).toBe('97');
+    const row = await p.platform.store.db.selectFrom('terminals').select(['status', 'pik', 'mak']).where('tid', '=', '30000001').executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'disabled', pik: null, mak: null });
+    expect((await admin(['terminals', 'list', '--json'])).json<{ tid: string; status: string }[]>().find((x) => x.tid === '30000001')).toMatchObject({ status: 'disabled' });
+    expect((await admin(['terminals', 'enable', '--tid', '30000001'])).code).toBe(0);
+    expect((await t.signIn()).rc).toBe('00');
+    expect((await t.sale(p.card(GOOD), 100, '123456')).rc).toBe('00');
+    const audited = await p.platform.store.db.selectFrom('audit_events').select(['action', 'detail']).where('action', 'in', ['terminal.disabled', 'terminal.enabled']).orderBy('id').execute();
+    expect(audited.map((a) => a.action)).toEqual(['terminal.disabled', 'terminal.enabled']);
+    expect(audited[0]!.detail).toContain('reported stolen');
+  });
+
   it('refuses what cannot be right, with a clear message and exit code 2', async () => {
     const cases: [string[], string][] = [
       [['merchants', 'add', '--mid', '89831005812', '--name', 'x'], 'a merchant ID is 15 letters or digits'],
