@@ -15,6 +15,8 @@ export interface TestPlatform {
   readonly platform: Platform;
   readonly info: DemoInfo;
   readonly db: string;
+  /** the LMK key file the platform was started with */
+  readonly lmkFile: string;
   /** a software terminal for demo terminal `index`, TMK injected, not yet signed in */
   terminal(index?: number, options?: Partial<TerminalOptions>): SoftTerminal;
   /** a demo card as presented: swipes carry its stripe, chip and tap reads its (simulated) chip */
@@ -50,6 +52,7 @@ export async function startTestPlatform(engine: Engine, options: { terminals?: n
     platform,
     info,
     db,
+    lmkFile,
     terminal(index = 0, extra = {}) {
       // One terminal object per demo terminal, so its STAN and batch carry on between tests.
       const known = byIndex.get(index);
