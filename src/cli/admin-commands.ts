@@ -3,9 +3,10 @@ import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
 import type { Hsm } from '../hsm/index.js';
-import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, provisionOperators, resetOperator, terminalByTid, updateTerminal, type Terminal } from '../merchants/index.js';
+import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, resetOperator, setPasswordFree, terminalByTid, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
+import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
-import { emit, UsageError, type Io } from './output.js';
+import { emit, parseYuan, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
@@ -80,7 +81,90 @@ export function merchantsCommand(io: Io, run: Run): Command {
         emit(io, Boolean(o.json), { id: merchant.id, mid: merchant.mid }, () => [`merchant ${merchant.mid} added (${merchant.name}); add its terminals with "posgate terminals add --mid ${merchant.mid}"`]);
       }), () => Boolean(o.json)),
   );
+  withDb(
+    merchants
+      .command('password-free')
+      .description('show or change a merchant\'s password-free (小额免密免签) rules, §9: its terminals are told to download them again')
+      .requiredOption('--mid <mid>', 'merchant ID')
+      .addOption(new Option('--enabled <on|off>', 'password-free payments at all').choices(['on', 'off']))
+      .option('--limit <yuan>', 'the most a payment may be without a PIN')
+      .option('--window <HHMM-HHMM>', 'merchant-local hours when it applies; the same twice means all day')
+      .option('--daily-amount <yuan>', 'per card per day, all its password-free payments together')
+      .option('--daily-count <n>', 'per card per day, how many')
+      .option('--modes <list>', 'entry modes that qualify: 07 contactless, 98 contactless PBOC, 03 QR, 91 contactless stripe, 96 mobile')
+      .addOption(new Option('--cdcvm <on|off>', 'a payment the phone verified (CDCVM) is not password-free').choices(['on', 'off']))
+      .addOption(new Option('--signature-free <on|off>', 'print 免签 instead of a signature line up to the signature-free limit').choices(['on', 'off']))
+      .option('--signature-free-limit <yuan>', 'up to this amount no signature')
+      .addOption(new Option('--decline-code <code>', 'what a refused no-PIN payment is answered, which makes the terminal ask for the PIN').choices(['55', '61', '65']))
+      .option('--bin-blacklist <list>', 'card BINs never password-free, comma-separated ("" for none)'),
+    true,
+  ).action((o: DbOptions & PasswordFreeOptions & { mid: string }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        const changes = passwordFreeChanges(o);
+        const hsm = Object.keys(changes).length > 0 ? storeHsm(store, o.lmkFile) : undefined;
+        const settings = await store.transact(async (trx) => {
+          const merchant = await merchantByMid(trx, o.mid);
+          if (!merchant) throw new UsageError('unknown_merchant', `no merchant ${o.mid}`);
+          const current = passwordFreeOf(merchant);
+          if (!hsm) return current;
+          const next = { ...current, ...changes };
+          const problem = passwordFreeProblem(next);
+          if (problem !== null) throw new UsageError('invalid_password_free', problem);
+          await setPasswordFree(trx, merchant.id, next);
+          const detail = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v as string | number | boolean)]));
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'merchant.password_free_changed', subject: merchant.id, outcome: 'success', detail });
+          return next;
+        });
+        emit(io, Boolean(o.json), settings, () => [
+          `password-free payments of merchant ${o.mid}${hsm ? ' (changed: its terminals download them again)' : ''}:`,
+          `  ${settings.enabled ? 'on' : 'off'}, up to RMB ${formatYuan(settings.maxAmountFen)} a payment, ${settings.windowStart === settings.windowEnd ? 'all day' : `${settings.windowStart.slice(0, 2)}:${settings.windowStart.slice(2)}–${settings.windowEnd.slice(0, 2)}:${settings.windowEnd.slice(2)}`}`,
+          `  per card per day: RMB ${formatYuan(settings.dailyAmountFen)} and ${settings.dailyCount} payments`,
+          `  entry modes ${settings.entryModes.join(', ')}; CDCVM ${settings.cdcvm ? 'on' : 'off'}; 免签 ${settings.noSignature ? `up to RMB ${formatYuan(settings.noSignatureLimitFen)}` : 'off'}; refused with ${settings.declineCode}${settings.binBlacklist.length ? `; never for BINs ${settings.binBlacklist.join(', ')}` : ''}`,
+        ]);
+      }), () => Boolean(o.json)),
+  );
   return merchants;
+}
+
+interface PasswordFreeOptions {
+  readonly enabled?: 'on' | 'off';
+  readonly limit?: string;
+  readonly window?: string;
+  readonly dailyAmount?: string;
+  readonly dailyCount?: string;
+  readonly modes?: string;
+  readonly cdcvm?: 'on' | 'off';
+  readonly signatureFree?: 'on' | 'off';
+  readonly signatureFreeLimit?: string;
+  readonly declineCode?: string;
+  readonly binBlacklist?: string;
+}
+
+/** The settings the options change; nothing when none is given (the command then only shows them). */
+function passwordFreeChanges(o: PasswordFreeOptions): Partial<PasswordFreeSettings> {
+  const list = (text: string) => text.split(',').map((x) => x.trim()).filter(Boolean);
+  const changes: { -readonly [K in keyof PasswordFreeSettings]?: PasswordFreeSettings[K] } = {};
+  if (o.enabled) changes.enabled = o.enabled === 'on';
+  if (o.limit !== undefined) changes.maxAmountFen = parseYuan(o.limit);
+  if (o.window !== undefined) {
+    const m = /^(\d{2}):?(\d{2})-(\d{2}):?(\d{2})$/.exec(o.window);
+    if (!m) throw new UsageError('invalid_password_free', '--window is HHMM-HHMM, e.g. 0900-2200');
+    changes.windowStart = m[1]! + m[2]!;
+    changes.windowEnd = m[3]! + m[4]!;
+  }
+  if (o.dailyAmount !== undefined) changes.dailyAmountFen = parseYuan(o.dailyAmount);
+  if (o.dailyCount !== undefined) {
+    if (!/^\d{1,3}$/.test(o.dailyCount)) throw new UsageError('invalid_password_free', '--daily-count is 1 to 999');
+    changes.dailyCount = Number(o.dailyCount);
+  }
+  if (o.modes !== undefined) changes.entryModes = list(o.modes);
+  if (o.cdcvm) changes.cdcvm = o.cdcvm === 'on';
+  if (o.signatureFree) changes.noSignature = o.signatureFree === 'on';
+  if (o.signatureFreeLimit !== undefined) changes.noSignatureLimitFen = parseYuan(o.signatureFreeLimit);
+  if (o.declineCode !== undefined) changes.declineCode = o.declineCode;
+  if (o.binBlacklist !== undefined) changes.binBlacklist = list(o.binBlacklist);
+  return changes;
 }
 
 export function terminalsCommand(io: Io, run: Run): Command {

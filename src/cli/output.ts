@@ -13,6 +13,13 @@ export class UsageError extends Error {
   }
 }
 
+/** An amount typed in yuan (`12.34`, at most two decimals) as whole fen. */
+export function parseYuan(text: string): number {
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) throw new UsageError('invalid_amount', `"${text}" is not an amount in yuan (e.g. 12.34)`);
+  const [y, f = ''] = text.split('.');
+  return Number(y) * 100 + Number(f.padEnd(2, '0'));
+}
+
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;

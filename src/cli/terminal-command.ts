@@ -7,7 +7,7 @@ import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MI
 import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
 import { inWindow, localTime } from '../host/clock.js';
 import { BATCH_SETTLE_AT, batchDetail, CASHIER, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, settlementSlip, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
-import { UsageError, type Io } from './output.js';
+import { parseYuan, UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
 
@@ -67,12 +67,6 @@ class Prompter {
 }
 
 class EndOfInput extends Error {}
-
-function parseYuan(text: string): number {
-  if (!/^\d{1,9}(\.\d{1,2})?$/.test(text)) throw new UsageError('invalid_amount', `"${text}" is not an amount in yuan (e.g. 12.34)`);
-  const [y, f = ''] = text.split('.');
-  return Number(y) * 100 + Number(f.padEnd(2, '0'));
-}
 
 const ENTRY_KEYS: Record<string, EntryMode> = { s: 'swipe', c: 'chip', t: 'tap', k: 'keyed', '': 'swipe' };
 

@@ -116,8 +116,28 @@ export async function createMerchant(trx: Transaction<Database>, m: NewMerchant,
   return row;
 }
 
+/** The entry modes a merchant may let pay without a PIN (§9.1): contactless, QR, contactless stripe, mobile. */
+export const PASSWORD_FREE_MODES = ['07', '98', '03', '91', '96'] as const;
+
+/** What is wrong with these password-free settings (§9), or null: the first problem, as a sentence. */
+export function passwordFreeProblem(s: PasswordFreeSettings): string | null {
+  const hhmm = /^([01][0-9]|2[0-3])[0-5][0-9]$/;
+  const fen = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= 999_999_999_999;
+  if (!fen(s.maxAmountFen) || s.maxAmountFen === 0) return 'the no-PIN limit is a positive amount of at most 12 digits of fen';
+  if (!hhmm.test(s.windowStart) || !hhmm.test(s.windowEnd)) return 'the window is two times of day, HHMM (start = end: all day)';
+  if (!fen(s.dailyAmountFen) || s.dailyAmountFen === 0) return 'the daily amount cap is a positive amount of at most 12 digits of fen';
+  if (!Number.isSafeInteger(s.dailyCount) || s.dailyCount < 1 || s.dailyCount > 999) return 'the daily count cap is 1 to 999';
+  if (s.entryModes.length === 0 || !s.entryModes.every((m) => (PASSWORD_FREE_MODES as readonly string[]).includes(m))) return `the entry modes are some of ${PASSWORD_FREE_MODES.join(', ')}`;
+  if (!fen(s.noSignatureLimitFen)) return 'the no-signature limit is an amount of at most 12 digits of fen';
+  if (!['55', '61', '65'].includes(s.declineCode)) return 'the decline code is 55, 61 or 65';
+  if (!s.binBlacklist.every((b) => /^[0-9]{6,10}$/.test(b))) return 'a blacklisted BIN is 6 to 10 digits';
+  return null;
+}
+
 /** Changes the password-free settings and bumps their version, so terminals are told to re-download (§9.3). */
 export async function setPasswordFree(trx: Transaction<Database>, merchantId: string, settings: PasswordFreeSettings): Promise<void> {
+  const problem = passwordFreeProblem(settings);
+  if (problem !== null) throw new RangeError(problem);
   const current = await trx.selectFrom('merchants').select('qps_version').where('id', '=', merchantId).executeTakeFirstOrThrow();
   await trx
     .updateTable('merchants')

@@ -134,6 +134,43 @@ describe.each(ENGINES)('posgate merchants and posgate terminals on %s: setting u
     expect(audited[0]!.detail).toContain('reported stolen');
   });
 
+  it('the merchant\'s password-free rules changed from the command line reach its terminals: a lower limit asks for the PIN above it', async () => {
+    if (skip) return;
+    const DEMO_MID = '898310054110001';
+    const TAP = '6258070000000801'; // a credit card that may pay without a PIN
+    const t = p.terminal(1);
+    expect((await t.signIn()).rc).toBe('00');
+    expect((await t.downloadPasswordFreeParameters()).FF8058).toBe('000000100000'); // ¥1,000, the default
+    const shown = await admin(['merchants', 'password-free', '--mid', DEMO_MID]);
+    expect(shown.stdout).toContain('on, up to RMB 1,000.00 a payment, 09:00–22:00');
+
+    const changed = await admin(['merchants', 'password-free', '--mid', DEMO_MID, '--limit', '50.00', '--window', '0000-0000']);
+    expect(changed.code).toBe(0);
+    expect(changed.stdout).toContain(`password-free payments of merchant ${DEMO_MID} (changed: its terminals download them again)`);
+    expect(changed.stdout).toContain('on, up to RMB 50.00 a payment, all day');
+    // the terminal's next answer asks it to download (9), which it does before its next sale
+    expect((await t.signIn()).rc).toBe('00');
+    const over = await t.sale(p.card(TAP, 'tap'), 6_000);
+    expect(t.passwordFreeParameters?.FF8058).toBe('000000005000');
+    expect(over.rc).toBe('55');
+    const under = await t.sale(p.card(TAP, 'tap'), 4_000);
+    expect(under).toMatchObject({ rc: '00', passwordFree: true });
+
+    for (const [args, message] of [
+      [['--limit', '0'], 'the no-PIN limit is a positive amount'],
+      [['--window', '2500-0100'], 'the window is two times of day'],
+      [['--modes', '05'], 'the entry modes are some of 07, 98, 03, 91, 96'],
+      [['--bin-blacklist', '62'], 'a blacklisted BIN is 6 to 10 digits'],
+    ] as const) {
+      const r = await admin(['merchants', 'password-free', '--mid', DEMO_MID, ...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(message);
+    }
+    expect((await admin(['merchants', 'password-free', '--mid', DEMO_MID, '--json'])).json()).toMatchObject({ maxAmountFen: 5_000, windowStart: '0000', windowEnd: '0000' });
+    const audited = await p.platform.store.db.selectFrom('audit_events').select(['detail']).where('action', '=', 'merchant.password_free_changed').execute();
+    expect(audited.map((a) => JSON.parse(a.detail ?? '{}') as unknown)).toEqual([{ maxAmountFen: 5_000, windowStart: '0000', windowEnd: '0000' }]);
+  });
+
   it('refuses what cannot be right, with a clear message and exit code 2', async () => {
     if (skip) return;
     const cases: [string[], string][] = [
