@@ -3,21 +3,24 @@ import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
 import type { Hsm } from '../hsm/index.js';
-import { createMerchant, createTerminal, issueActivationCode, merchantByMid, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, resetOperator, setPasswordFree, terminalByTid, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
+import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
 import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
 import { emit, parseYuan, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
 
+/**
+ * `posgate merchants` and `posgate terminals`: the payment company's engineers set up merchants and
+ * terminals on the database the host serves (the portal will do the same for merchants): a
+ * third-party terminal's TMK is imported from its key components, a posgate terminal gets a
+ * one-time activation code (§10.1), operators get one-time passwords. Every change is audited under
+ * the person's login name. A running host sees a change within a second (its terminal and merchant
+ * cache lives 1 s; a sign-in reads them afresh).
+ */
+
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
 
-/**
- * The payment company's engineers set up merchants and terminals here, on the database the host
- * serves (the portal will do the same for merchants): a third-party terminal's TMK is imported
- * from its key components, a posgate terminal gets a one-time activation code (§10.1). Every change
- * is audited under the person's login name. A running host sees a change within a second (its
- * terminal cache lives 1 s).
- */
+/** Who made a change, for the audit log: the login name on this machine. */
 const actor = () => `cli:${userInfo().username}`;
 
 interface DbOptions {
@@ -39,18 +42,11 @@ async function terminalNamed(store: Store, tid: string): Promise<Terminal> {
 }
 
 export function merchantsCommand(io: Io, run: Run): Command {
-  const merchants = new Command('merchants').description('merchants: list them, add one');
+  const merchants = new Command('merchants').description('merchants: list them, add one, set their password-free rules');
   withDb(merchants.command('list').description('every merchant, with its terminals counted'), false).action((o: DbOptions) =>
     run(() =>
       withStore(o.db, async (store) => {
-        const rows = await store.db
-          .selectFrom('merchants')
-          .leftJoin('terminals', 'terminals.merchant_id', 'merchants.id')
-          .select(['merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm', (eb) => eb.fn.count<number>('terminals.id').as('terminals')])
-          .groupBy(['merchants.id', 'merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm'])
-          .orderBy('merchants.mid')
-          .execute();
-        const list = rows.map((r) => ({ mid: r.mid, name: r.name, status: r.status, mcc: r.mcc, fee_rate_pct: r.fee_rate_ppm / 10_000, terminals: Number(r.terminals) }));
+        const list = await merchantSummaries(store.db);
         emit(io, Boolean(o.json), list, () => (list.length === 0 ? ['no merchants'] : list.map((m) => `${m.mid.padEnd(15)}  ${m.status.padEnd(9)} MCC ${m.mcc}  fee ${m.fee_rate_pct.toFixed(2)} %  ${m.terminals} terminal(s)  ${m.name}`)));
       }), () => Boolean(o.json)),
   );
@@ -168,30 +164,12 @@ function passwordFreeChanges(o: PasswordFreeOptions): Partial<PasswordFreeSettin
 }
 
 export function terminalsCommand(io: Io, run: Run): Command {
-  const terminals = new Command('terminals').description('terminals: list them, add one, issue an activation code, import a TMK');
+  const terminals = new Command('terminals').description('terminals: list, add, activation codes, TMK import, operators\' one-time passwords, disable and enable');
 
   withDb(terminals.command('list').description('every terminal: merchant, serial, keys, batch, last seen').option('--mid <mid>', 'only this merchant\'s'), false).action((o: DbOptions & { mid?: string }) =>
     run(() =>
       withStore(o.db, async (store) => {
-        let q = store.db
-          .selectFrom('terminals')
-          .innerJoin('merchants', 'merchants.id', 'terminals.merchant_id')
-          .select(['terminals.tid', 'merchants.mid', 'terminals.serial', 'terminals.status', 'terminals.supervisor_check', 'terminals.tmk', 'terminals.pik', 'terminals.open_batch', 'terminals.software_version', 'terminals.last_seen_at', 'terminals.activation_expires_at'])
-          .orderBy('terminals.tid');
-        if (o.mid) q = q.where('merchants.mid', '=', o.mid);
-        const list = (await q.execute()).map((t) => ({
-          tid: t.tid,
-          mid: t.mid,
-          serial: t.serial,
-          status: t.status,
-          supervisor_check: t.supervisor_check,
-          has_tmk: t.tmk !== null,
-          signed_in: t.pik !== null,
-          open_batch: t.open_batch,
-          software_version: t.software_version,
-          last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
-          activation_pending: t.activation_expires_at !== null && t.activation_expires_at > Date.now(),
-        }));
+        const list = await terminalSummaries(store.db, o.mid);
         emit(io, Boolean(o.json), list, () =>
           list.length === 0
             ? ['no terminals']

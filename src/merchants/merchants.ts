@@ -146,6 +146,66 @@ export async function setPasswordFree(trx: Transaction<Database>, merchantId: st
     .execute();
 }
 
+/** A merchant as lists show it: its terminals counted, its fee in percent. */
+export interface MerchantSummary {
+  readonly mid: string;
+  readonly name: string;
+  readonly status: string;
+  readonly mcc: string;
+  readonly fee_rate_pct: number;
+  readonly terminals: number;
+}
+
+export async function merchantSummaries(db: Db): Promise<MerchantSummary[]> {
+  const rows = await db
+    .selectFrom('merchants')
+    .leftJoin('terminals', 'terminals.merchant_id', 'merchants.id')
+    .select(['merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm', (eb) => eb.fn.count<number>('terminals.id').as('terminals')])
+    .groupBy(['merchants.id', 'merchants.mid', 'merchants.name', 'merchants.status', 'merchants.mcc', 'merchants.fee_rate_ppm'])
+    .orderBy('merchants.mid')
+    .execute();
+  return rows.map((r) => ({ mid: r.mid, name: r.name, status: r.status, mcc: r.mcc, fee_rate_pct: r.fee_rate_ppm / 10_000, terminals: Number(r.terminals) }));
+}
+
+/** A terminal as lists show it: which merchant, its device, whether it holds keys, its batch, when it was last heard from. */
+export interface TerminalSummary {
+  readonly tid: string;
+  readonly mid: string;
+  readonly serial: string | null;
+  readonly status: string;
+  readonly supervisor_check: string;
+  readonly has_tmk: boolean;
+  readonly signed_in: boolean;
+  readonly open_batch: number;
+  readonly software_version: string | null;
+  /** ISO 8601, or null when never */
+  readonly last_seen: string | null;
+  /** an activation code was issued and has not expired */
+  readonly activation_pending: boolean;
+}
+
+export async function terminalSummaries(db: Db, mid?: string, now = Date.now()): Promise<TerminalSummary[]> {
+  let q = db
+    .selectFrom('terminals')
+    .innerJoin('merchants', 'merchants.id', 'terminals.merchant_id')
+    .select(['terminals.tid', 'merchants.mid', 'terminals.serial', 'terminals.status', 'terminals.supervisor_check', 'terminals.tmk', 'terminals.pik', 'terminals.open_batch', 'terminals.software_version', 'terminals.last_seen_at', 'terminals.activation_expires_at'])
+    .orderBy('terminals.tid');
+  if (mid !== undefined) q = q.where('merchants.mid', '=', mid);
+  return (await q.execute()).map((t) => ({
+    tid: t.tid,
+    mid: t.mid,
+    serial: t.serial,
+    status: t.status,
+    supervisor_check: t.supervisor_check,
+    has_tmk: t.tmk !== null,
+    signed_in: t.pik !== null,
+    open_batch: t.open_batch,
+    software_version: t.software_version,
+    last_seen: t.last_seen_at === null ? null : new Date(t.last_seen_at).toISOString(),
+    activation_pending: t.activation_expires_at !== null && t.activation_expires_at > now,
+  }));
+}
+
 export async function merchantById(db: Db, id: string): Promise<Merchant | undefined> {
   return db.selectFrom('merchants').selectAll().where('id', '=', id).executeTakeFirst();
 }
