@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { PIN_LENGTH_MAX, PIN_LENGTH_MIN } from '../crypto/index.js';
 import { inWindow, localTime } from '../host/clock.js';
-import { BATCH_SETTLE_AT, batchDetail, CASHIER, batchSummary, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, settlementSlip, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
+import { BATCH_SETTLE_AT, batchDetail, batchSummary, CASHIER, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, settlementSlip, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
 import { parseYuan, UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;

@@ -817,7 +817,7 @@ export class SoftTerminal {
     if (res.approved) {
       original.status = 'voided';
       journal = this.log({ type, amountFen: original.amountFen, pan: original.pan, entry: 'keyed', res });
-      this.save();
+      if (!journal) this.save(); // log() saved both
     }
     return { ...res, ...(journal ? { journal } : {}), amountFen: original.amountFen, panMasked: original.panMasked, passwordFree: false, noSignature: false };
   }
