@@ -8,6 +8,7 @@ import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
 import { emit, parseYuan, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
+import { Prompter } from './prompter.js';
 
 /**
  * `posgate merchants` and `posgate terminals`: the payment company's engineers set up merchants and
@@ -305,7 +306,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
     run(async () => {
       if (!/^([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})$/.test(o.kcv)) throw new UsageError('invalid_kcv', 'a KCV is 6 or 8 hex digits');
       // Never on the command line, where shell history and the process list would keep it.
-      const tmk = combinedKey(await io.readStdin());
+      const tmk = combinedKey(await keyComponents(io));
       try {
         await withStore(o.db, async (store) => {
           const hsm = storeHsm(store, o.lmkFile);
@@ -319,6 +320,25 @@ export function terminalsCommand(io: Io, run: Run): Command {
     }, () => Boolean(o.json)),
   );
   return terminals;
+}
+
+/**
+ * The components as typed: at a keyboard each custodian in turn, without echo; from a pipe, one per line.
+ */
+async function keyComponents(io: Io): Promise<string> {
+  if (!process.stdin.isTTY) return io.readStdin();
+  const p = new Prompter(io);
+  const typed: string[] = [];
+  try {
+    for (let i = 1; i <= 3; i++) {
+      const component = await p.secret(`TMK component ${i} (32 hex digits, not shown${i > 1 ? '; Enter alone when all are in' : ''}): `);
+      if (component === '') break;
+      typed.push(component);
+    }
+  } finally {
+    p.close();
+  }
+  return typed.join('\n');
 }
 
 /**
