@@ -174,7 +174,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
         emit(io, Boolean(o.json), list, () =>
           list.length === 0
             ? ['no terminals']
-            : list.map((t) => `${t.tid}  ${t.mid}  ${(t.serial ?? '-').padEnd(12)} ${t.status.padEnd(8)} ${t.has_tmk ? (t.signed_in ? 'signed in' : 'TMK, not signed in') : t.activation_pending ? 'awaiting activation' : 'no TMK'}  batch ${String(t.open_batch).padStart(6, '0')}  last seen ${t.last_seen ?? 'never'}`),
+            : list.map((t) => `${t.tid}  ${t.mid}  ${(t.serial ?? '-').padEnd(12)} ${t.status.padEnd(8)} ${t.has_tmk ? (t.signed_in ? 'signed in' : 'TMK, not signed in') : t.activation_pending ? 'awaiting activation' : 'no TMK'}  batch ${String(t.open_batch).padStart(6, '0')}  software ${t.software_version ?? '-'}  last seen ${t.last_seen ?? 'never'}`),
         );
       }), () => Boolean(o.json)),
   );

@@ -55,6 +55,8 @@ describe.each(ENGINES)('posgate merchants and posgate terminals on %s: setting u
 
     const listed = (await admin(['terminals', 'list', '--mid', MID, '--json'])).json<{ tid: string; serial: string; signed_in: boolean; supervisor_check: string }[]>();
     expect(listed.find((x) => x.tid === tid)).toMatchObject({ serial: 'NEWPOS-0001', signed_in: true, supervisor_check: 'host' });
+    // the software version the terminal's header carries (1.2.0), as the host recorded it at sign-in
+    expect((await admin(['terminals', 'list'])).stdout).toMatch(new RegExp(`${tid}  ${MID}  NEWPOS-0001\\s+active\\s+signed in\\s+batch 000001  software 1\\.2\\.0  last seen 20`));
     const merchants = (await admin(['merchants', 'list'])).stdout;
     expect(merchants).toMatch(new RegExp(`${MID}\\s+active\\s+MCC 5411\\s+fee 0\\.38 %\\s+\\d terminal\\(s\\)\\s+面馆 Noodle shop`));
     // each step is in the audit log, under the person who took it, and the chain holds
