@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
-import { demoInfo, DEMO_MID } from '../demo/seed.js';
+import { demoInfo, DEMO_MID, DEMO_OPERATORS } from '../demo/seed.js';
 import { NodeLeaseError } from '../host/index.js';
 import { verifyAuditChain } from '../audit/index.js';
 import { HsmError, loadLmk, SoftwareHsm } from '../hsm/index.js';
@@ -86,7 +86,8 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
         if (platform.seeded) {
           lines.push(`  demo       merchant ${DEMO_MID}, terminals ${platform.seeded.terminals.slice(0, 4).join(', ')}${platform.seeded.terminals.length > 4 ? ', …' : ''} (demo keys: never in production)`);
           lines.push(`             npx posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — TMKs, operators and test cards`);
-          lines.push(`             npx posgate terminal --demo 1 --port ${platform.iso.port}   — a POS at the keyboard`);
+          const cashier = DEMO_OPERATORS.find((op) => op.no === '01')!;
+          lines.push(`             npx posgate terminal --demo 1 --port ${platform.iso.port}   — a POS at the keyboard (sign in: cashier ${cashier.no}, password ${cashier.password})`);
         }
         io.err(lines.join('\n'));
         keepAlive(() => platform.close());

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export interface SpawnedHost {
   readonly isoPort: number;
   readonly httpPort: number;
+  /** what it printed on starting (its banner) */
+  readonly banner: string;
   readonly child: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -33,6 +35,7 @@ export function spawnHost(args: readonly string[], options: { env?: NodeJS.Proce
         resolve({
           isoPort: Number(iso[1]),
           httpPort: Number(http[1]),
+          banner,
           child,
           stop: (signal = 'SIGTERM') =>
             new Promise((done) => {

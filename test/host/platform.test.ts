@@ -6,12 +6,27 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { startPlatform } from '../../src/platform/platform.js';
+import { spawnHost } from '../../src/loadgen/index.js';
 import { startTestPlatform } from '../support/platform.js';
+import { posgateBinaryAsync } from '../cli/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
 describe('the platform: demo seeding, restarts, health and metrics', () => {
+  it('posgate serve --demo says how to be a POS, and the cashier it names signs in with the password it prints', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'posgate-banner-'));
+    const host = await spawnHost(['--demo', '--db', join(dir, 'posgate.db')]);
+    try {
+      const [, command, cashier, password] = /(npx posgate terminal --demo 1 --port \d+)\s+— a POS at the keyboard \(sign in: cashier (\d\d), password (\d+)\)/.exec(host.banner) ?? [];
+      expect(command).toBe(`npx posgate terminal --demo 1 --port ${host.isoPort}`);
+      const pos = await posgateBinaryAsync(['terminal', '--demo', '1', '--port', String(host.isoPort), '--state', join(dir, 't.json')], ['1', cashier, password, '0', ''].join('\n'));
+      expect(pos.stdout).toContain(`签到成功 signed in, batch 000001, 操作员 operator ${cashier}`);
+    } finally {
+      await host.stop();
+    }
+  });
+
   it('starting --demo again on the same database seeds nothing twice and keeps keys, batches and balances', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'posgate-restart-'));
     const first = await startTestPlatform('sqlite', { dir });
