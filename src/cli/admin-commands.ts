@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
 import type { Hsm } from '../hsm/index.js';
-import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
+import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, requireSignIn, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
 import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
 import { emit, parseYuan, UsageError, type Io } from './output.js';
@@ -269,6 +269,29 @@ export function terminalsCommand(io: Io, run: Run): Command {
         }), () => Boolean(o.json)),
     );
   }
+
+  withDb(
+    terminals
+      .command('rotate-keys')
+      .description('new working keys: the terminals chosen are asked to sign in again (processing request 3, §1.3) in their next answer')
+      .option('--tid <tid>', 'this terminal')
+      .option('--mid <mid>', 'every terminal of this merchant')
+      .option('--all', 'every terminal that has a TMK'),
+    true,
+  ).action((o: DbOptions & { tid?: string; mid?: string; all?: boolean }) =>
+    run(() =>
+      withStore(o.db, async (store) => {
+        if ([o.tid, o.mid, o.all].filter((x) => x !== undefined).length !== 1) throw new UsageError('choose_terminals', 'give one of --tid, --mid or --all');
+        const hsm = storeHsm(store, o.lmkFile);
+        const asked = await store.transact(async (trx) => {
+          const tids = await requireSignIn(trx, { ...(o.tid ? { tid: o.tid } : {}), ...(o.mid ? { mid: o.mid } : {}) });
+          if (tids.length === 0) throw new UsageError('unknown_terminal', 'no terminal with a TMK matches');
+          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.keys_rotation_asked', subject: o.tid ? `terminal:${o.tid}` : o.mid ? `merchant:${o.mid}` : 'all', outcome: 'success', detail: { terminals: tids.length } });
+          return tids;
+        });
+        emit(io, Boolean(o.json), { terminals: asked }, () => [`${asked.length} terminal(s) asked to sign in again for new working keys: ${asked.slice(0, 10).join(', ')}${asked.length > 10 ? ', …' : ''}`]);
+      }), () => Boolean(o.json)),
+  );
 
   withDb(
     terminals

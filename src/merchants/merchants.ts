@@ -272,6 +272,19 @@ export async function terminalById(db: Db, id: string): Promise<Terminal | undef
   return (await db.selectFrom('terminals').selectAll().where('id', '=', id).executeTakeFirst()) as Terminal | undefined;
 }
 
+/**
+ * Asks terminals to sign in again (§1.3 processing request 3) for new working keys: the terminal
+ * `tid`, every terminal of merchant `mid`, or every terminal (neither). Returns the TIDs asked.
+ */
+export async function requireSignIn(trx: Transaction<Database>, which: { readonly tid?: string; readonly mid?: string }): Promise<string[]> {
+  let q = trx.selectFrom('terminals').innerJoin('merchants', 'merchants.id', 'terminals.merchant_id').select(['terminals.id', 'terminals.tid']).where('terminals.tmk', 'is not', null);
+  if (which.tid !== undefined) q = q.where('terminals.tid', '=', which.tid);
+  if (which.mid !== undefined) q = q.where('merchants.mid', '=', which.mid);
+  const rows = await q.orderBy('terminals.tid').execute();
+  for (const r of rows) await updateTerminal(trx, r.id, { sign_in_required: 1 });
+  return rows.map((r) => r.tid);
+}
+
 export type TerminalPatch = Omit<Updateable<TerminalsTable>, 'id' | 'tid' | 'merchant_id' | 'created_at'>;
 
 export async function updateTerminal(db: Db, id: string, patch: TerminalPatch): Promise<void> {

@@ -136,6 +136,22 @@ describe.each(ENGINES)('posgate merchants and posgate terminals on %s: setting u
     expect(audited[0]!.detail).toContain('reported stolen');
   });
 
+  it('working keys rotated on demand: the terminal is asked to sign in again in its next answer, and does before its next sale', async () => {
+    if (skip) return;
+    const t = p.terminal(0); // demo terminal 30000001, signed in
+    const keys = () => p.platform.store.db.selectFrom('terminals').select(['pik', 'mak', 'sign_in_required']).where('tid', '=', '30000001').executeTakeFirstOrThrow();
+    const before = await keys();
+    expect((await admin(['terminals', 'rotate-keys', '--tid', '30000001'])).stdout).toContain('1 terminal(s) asked to sign in again for new working keys: 30000001');
+    await t.downloadPasswordFreeParameters(); // any answer carries processing request 3 now
+    expect((await t.sale(p.card(GOOD), 100, '123456')).rc).toBe('00');
+    const after = await keys();
+    expect(after.sign_in_required).toBe(0);
+    expect(after.pik).not.toEqual(before.pik);
+    expect(after.mak).not.toEqual(before.mak);
+    const none = await admin(['terminals', 'rotate-keys']);
+    expect([none.code, none.stderr.trim()]).toEqual([2, 'posgate: give one of --tid, --mid or --all']);
+  });
+
   it('the merchant\'s password-free rules changed from the command line reach its terminals: a lower limit asks for the PIN above it', async () => {
     if (skip) return;
     const DEMO_MID = '898310054110001';
