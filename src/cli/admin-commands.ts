@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
-import type { Hsm } from '../hsm/index.js';
+import { HsmError, type Hsm } from '../hsm/index.js';
 import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, requireSignIn, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
 import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
@@ -393,7 +393,8 @@ async function installTmk(store: Store, hsm: Hsm, terminal: Terminal, tmk: Buffe
   try {
     imported = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'tmk' }, tmk, kcv);
   } catch (err) {
-    await store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'failure', detail: { reason: 'kcv_mismatch' } }));
+    const reason = err instanceof HsmError ? err.code : 'error';
+    await store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'failure', detail: { reason } }));
     throw err;
   }
   await store.transact(async (trx) => {
