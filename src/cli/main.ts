@@ -8,6 +8,7 @@ import { terminalCommand } from './terminal-command.js';
 import { auditCommand, demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
 import { merchantsCommand, terminalsCommand } from './admin-commands.js';
+import { cardsCommand } from './cards-command.js';
 
 function version(): string {
   try {
@@ -53,6 +54,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive:
   program.addCommand(terminalCommand(io, run));
   program.addCommand(merchantsCommand(io, run));
   program.addCommand(terminalsCommand(io, run));
+  program.addCommand(cardsCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);
   return program;
 }

@@ -39,7 +39,7 @@ export {
   tdesDukptTransactionKey,
   type DukptWorkingKeys,
 } from './dukpt.js';
-export { luhnCheckDigit, luhnValid } from './luhn.js';
+export { luhnCheckDigit, luhnValid, maskPan } from './luhn.js';
 export { checkIdNumber, idNumberCheckCharacter, type IdNumberResult } from './id-number.js';
 export { generateTdesKey, hasOddParity, isWeakDesKey, withOddParity } from './key-rules.js';
 export {

@@ -22,3 +22,8 @@ function luhnSum(digits: string): number {
   }
   return sum;
 }
+
+/** A PAN as it may be shown: the first 6 and last 4 digits, the rest as `*` (PCI DSS 3.3). */
+export function maskPan(pan: string): string {
+  return `${pan.slice(0, 6)}${'*'.repeat(Math.max(0, pan.length - 10))}${pan.slice(-4)}`;
+}

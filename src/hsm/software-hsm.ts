@@ -31,6 +31,7 @@ import {
   tdesDukptKeys,
   aesDukptKeys,
   tdesEcb,
+  maskPan,
   visaPvv,
   weakPinReason,
   requireDigits,
@@ -423,7 +424,7 @@ export class SoftwareHsm implements Hsm {
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#lmk.panEncryptionKey, nonce).setAAD(Buffer.from('pan'));
     const ciphertext = Buffer.concat([nonce, cipher.update(pan, 'latin1'), cipher.final(), cipher.getAuthTag()]).toString('base64url');
-    return { hash, ciphertext, masked: `${pan.slice(0, 6)}${'*'.repeat(pan.length - 10)}${pan.slice(-4)}` };
+    return { hash, ciphertext, masked: maskPan(pan) };
   }
 
   // ---- operator passwords ----

@@ -1,6 +1,9 @@
 /** The issuer simulator: test cards and issuer answers (a simulator, never a real issuer). */
 export {
+  cardSummaries,
   IssuerSimulator,
+  updateCard,
+  type CardSummary,
   simulatorTrack2,
   PIN_TRIES_MAX,
   type Card,

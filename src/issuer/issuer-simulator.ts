@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { arqcData } from '../crypto/index.js';
 import type { ChipCryptogram, Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
@@ -94,7 +94,6 @@ export function simulatorTrack2(pan: string, expiry: string, serviceCode: string
   return `${pan}=${expiry}${serviceCode}${(cvv ?? '').padEnd(9, '0')}`;
 }
 
-
 function availableFen(card: Card): number {
   return card.kind === 'debit' ? card.balance_fen - card.held_fen : card.credit_limit_fen - card.balance_fen - card.held_fen;
 }
@@ -106,6 +105,50 @@ function spendDelta(card: Card, amountFen: number): number {
 
 function authCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, '0');
+}
+
+/** A card as lists show it: never its PAN, only the masked form; what it may spend now. */
+export interface CardSummary {
+  readonly id: string;
+  readonly pan_masked: string;
+  readonly expiry: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly card_org: string;
+  /** debit: the funds; credit: the amount owed */
+  readonly balance_fen: number;
+  readonly credit_limit_fen: number;
+  readonly held_fen: number;
+  readonly available_fen: number;
+  /** the issuer has blocked its PIN */
+  readonly pin_blocked: boolean;
+}
+
+export async function cardSummaries(db: Kysely<Database>): Promise<CardSummary[]> {
+  const cards = await db.selectFrom('cards').selectAll().orderBy('created_at').orderBy('id').execute();
+  return cards.map((c) => ({
+    id: c.id,
+    pan_masked: c.pan_masked,
+    expiry: c.expiry,
+    kind: c.kind,
+    status: c.status,
+    card_org: c.card_org,
+    balance_fen: c.balance_fen,
+    credit_limit_fen: c.credit_limit_fen,
+    held_fen: c.held_fen,
+    available_fen: availableFen(c),
+    pin_blocked: c.pin_tries_day === 'locked',
+  }));
+}
+
+/** Sets a card's status (a card reported lost, found again…) or its balance; false when there is no such card. */
+export async function updateCard(trx: Trx, id: string, patch: { readonly status?: CardStatus; readonly balanceFen?: number }): Promise<boolean> {
+  const r = await trx
+    .updateTable('cards')
+    .set({ ...(patch.status ? { status: patch.status } : {}), ...(patch.balanceFen !== undefined ? { balance_fen: patch.balanceFen } : {}) })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 export class IssuerSimulator {

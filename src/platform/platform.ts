@@ -49,6 +49,12 @@ export function packageVersion(): string {
   }
 }
 
+/** The issuer simulator on this database, with its PIN verification key (made inside the HSM on first use). */
+export async function openIssuer(store: Store, hsm: Hsm, preauthValidDays = DEFAULT_HOST_CONFIG.preauthValidDays): Promise<IssuerSimulator> {
+  const pvk = await systemKey(store, hsm, 'issuer_pvk', { algorithm: 'tdes', length: 16, usage: 'pvk' });
+  return new IssuerSimulator(hsm, pvk, store.engine, preauthValidDays);
+}
+
 /** Opens the store, the HSM and the issuer simulator, seeds the demo if asked, and starts both listeners. */
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const log = options.log ?? pino({ level: 'silent' });
@@ -60,8 +66,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const lmkFile = options.lmkFile ?? (store.file ? `${store.file}.lmk` : undefined);
     const lmk = loadLmk({ ...(lmkFile ? { file: lmkFile } : {}), create: store.engine === 'sqlite' && options.lmkFile === undefined });
     const hsm = new SoftwareHsm(lmk);
-    const pvk = await systemKey(store, hsm, 'issuer_pvk', { algorithm: 'tdes', length: 16, usage: 'pvk' });
-    const issuer = new IssuerSimulator(hsm, pvk, store.engine, options.config?.preauthValidDays ?? DEFAULT_HOST_CONFIG.preauthValidDays);
+    const issuer = await openIssuer(store, hsm, options.config?.preauthValidDays);
     await store.transact((trx) => ensureSystemAccounts(trx));
     const seeded = options.demo ? await seedDemo(store, hsm, issuer, options.demoTerminals ?? 2) : undefined;
     const metrics = createHostMetrics();

@@ -7,6 +7,7 @@ import {
   CryptoInputError,
   cupEcbMacWith,
   encodeClearPinBlock,
+  maskPan,
   openTmk,
   pinBlockAccount,
   tdesEcb,
@@ -139,10 +140,6 @@ function issuerAuthentication(card: CardPresentation, res: Result): { issuerAuth
   const f55 = res.response?.get(55);
   const verdict = card.chip.checkIssuerAuthentication(Buffer.isBuffer(f55) ? f55 : undefined);
   return verdict === undefined ? {} : { issuerAuthenticated: verdict };
-}
-
-function mask(pan: string): string {
-  return `${pan.slice(0, 6)}${'*'.repeat(Math.max(0, pan.length - 10))}${pan.slice(-4)}`;
 }
 
 function nextStan(stan: number): number {
@@ -685,7 +682,7 @@ export class SoftTerminal {
     const ok = res.approved && r !== undefined && this.macValid(r.raw, r.frame);
     const f54 = r?.frame.message.get(54);
     const balanceFen = ok && typeof f54 === 'string' ? (f54[7] === 'D' ? -1 : 1) * Number(f54.slice(8, 20)) : undefined;
-    return { ...res, approved: ok, amountFen: 0, panMasked: mask(card.pan), passwordFree: false, noSignature: false, ...(balanceFen !== undefined ? { balanceFen } : {}), ...issuerAuthentication(card, res) };
+    return { ...res, approved: ok, amountFen: 0, panMasked: maskPan(card.pan), passwordFree: false, noSignature: false, ...(balanceFen !== undefined ? { balanceFen } : {}), ...issuerAuthentication(card, res) };
   }
 
   async sale(card: CardPresentation, amountFen: number, pin?: string): Promise<SaleResult> {
@@ -759,7 +756,7 @@ export class SoftTerminal {
     const limit = Number(this.state.qps?.FF8059 ?? '100000');
     const noSignature = passwordFree && (this.state.qps?.FF805A ?? '1') === '1' && amountFen <= limit;
     const journal = res.approved ? this.log({ type: kind === 'sale' ? '22' : '10', amountFen, pan: card.pan, entry: card.entry, res, passwordFree, noSignature }) : undefined;
-    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree, noSignature };
+    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: maskPan(card.pan), passwordFree, noSignature };
   }
 
   /** Writes an approved transaction to the batch log (unless the terminal keeps none) and returns its line. */
@@ -769,7 +766,7 @@ export class SoftTerminal {
       stan: e.res.stan,
       type: e.type,
       amountFen: e.amountFen,
-      panMasked: mask(e.pan),
+      panMasked: maskPan(e.pan),
       pan: SETTLED_TYPES.has(e.type) ? e.pan : '',
       rrn: e.res.rrn ?? '',
       authCode: e.res.authCode ?? '',
@@ -833,7 +830,7 @@ export class SoftTerminal {
     const res = this.result(m, r, r ? undefined : 'result_unknown');
     const approved = res.approved && r !== undefined && this.macValid(r.raw, r.frame);
     const journal = approved ? this.log({ type: '25', amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
-    return { ...res, approved, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    return { ...res, approved, ...(journal ? { journal } : {}), amountFen, panMasked: maskPan(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Pre-authorisation completion (预授权完成): up to 115 % of the hold, by its authorisation code and date. */
@@ -844,7 +841,7 @@ export class SoftTerminal {
     m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
     const res = await this.reversible(m, card);
     const journal = res.approved ? this.log({ type: '20', amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
-    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    return { ...res, ...(journal ? { journal } : {}), amountFen, panMasked: maskPan(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Pre-authorisation void (预授权撤销): releases the hold; the amount is the pre-authorised one. */
@@ -855,7 +852,7 @@ export class SoftTerminal {
     m.set(38, preauth.authCode.padEnd(6, ' ')).set(61, `000000000000${preauth.date}`);
     const res = await this.reversible(m);
     const journal = res.approved ? this.log({ type: '11', amountFen: preauth.amountFen, pan: card.pan, entry: card.entry, res }) : undefined;
-    return { ...res, ...(journal ? { journal } : {}), amountFen: preauth.amountFen, panMasked: mask(card.pan), passwordFree: false, noSignature: false };
+    return { ...res, ...(journal ? { journal } : {}), amountFen: preauth.amountFen, panMasked: maskPan(card.pan), passwordFree: false, noSignature: false };
   }
 
   /** Completion void (预授权完成撤销) of a completion in this batch, by its trace number. */
