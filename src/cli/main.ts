@@ -5,7 +5,7 @@ import { cryptoCommand } from './crypto-commands.js';
 import { benchCommand } from './bench-command.js';
 import { isoCommand } from './iso-commands.js';
 import { terminalCommand } from './terminal-command.js';
-import { auditCommand, demoCommand, ledgerCommand, serveCommand } from './platform-commands.js';
+import { auditCommand, demoCommand, ledgerCommand, serveCommand, transactionsCommand } from './platform-commands.js';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
 import { merchantsCommand, terminalsCommand } from './admin-commands.js';
 import { cardsCommand } from './cards-command.js';
@@ -55,6 +55,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive:
   program.addCommand(merchantsCommand(io, run));
   program.addCommand(terminalsCommand(io, run));
   program.addCommand(cardsCommand(io, run));
+  program.addCommand(transactionsCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);
   return program;
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { demoInfo, DEMO_MID, DEMO_OPERATORS } from '../demo/seed.js';
-import { NodeLeaseError } from '../host/index.js';
+import { journal, JOURNAL_LIMIT_MAX, NodeLeaseError } from '../host/index.js';
 import { verifyAuditChain } from '../audit/index.js';
 import { HsmError, loadLmk, SoftwareHsm } from '../hsm/index.js';
 import { verifyLedger } from '../ledger/index.js';
@@ -168,6 +168,30 @@ export function ledgerCommand(io: Io, run: Run, setExit: (code: number) => void)
         }), () => o.json),
     );
   return ledger;
+}
+
+export function transactionsCommand(io: Io, run: Run): Command {
+  return new Command('transactions')
+    .description('the host\'s latest transaction records, newest first (masked card numbers): did it go through?')
+    .option('--tid <tid>', 'this terminal\'s')
+    .option('--mid <mid>', 'this merchant\'s')
+    .option('--rrn <rrn>', 'the one with this reference number (as on the receipt)')
+    .option('--limit <n>', `how many, 1 to ${JOURNAL_LIMIT_MAX}`, '20')
+    .option('--db <url>', 'database', DEFAULT_DB)
+    .option('--json', 'print one JSON object')
+    .action((o: { tid?: string; mid?: string; rrn?: string; limit: string; db: string; json?: boolean }) =>
+      run(() =>
+        withStore(o.db, async (store) => {
+          const limit = Number(o.limit);
+          if (!/^\d{1,4}$/.test(o.limit) || limit < 1 || limit > JOURNAL_LIMIT_MAX) throw new UsageError('invalid_limit', `--limit is 1 to ${JOURNAL_LIMIT_MAX}`);
+          const lines = await journal(store.db, { limit, ...(o.tid ? { tid: o.tid } : {}), ...(o.mid ? { mid: o.mid } : {}), ...(o.rrn ? { rrn: o.rrn } : {}) });
+          emit(io, Boolean(o.json), lines, () =>
+            lines.length === 0
+              ? ['no transactions']
+              : lines.map((t) => `${t.at}  ${t.tid}  ${String(t.batch).padStart(6, '0')}/${t.stan}  ${t.kind.padEnd(15)} ${formatYuan(t.amount_fen).padStart(12)}  ${(t.pan_masked ?? '-').padEnd(19)} ${t.response_code}  ${t.status.padEnd(9)} RRN ${t.rrn}${t.auth_code ? `  auth ${t.auth_code}` : ''}${t.password_free ? '  免密' : ''}`),
+          );
+        }), () => Boolean(o.json)),
+    );
 }
 
 export function auditCommand(io: Io, run: Run, setExit: (code: number) => void): Command {

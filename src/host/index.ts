@@ -7,3 +7,4 @@ export { RC } from './catalogue.js';
 export { qpsParameters } from './management.js';
 export type { LinkInfo } from './context.js';
 export { claimNodeLease, LEASE_STALE_MS, NodeLeaseError, type NodeLease } from './node-lease.js';
+export { journal, JOURNAL_LIMIT_MAX, type JournalFilter, type JournalLine } from './journal.js';

@@ -41,6 +41,23 @@ describe('posgate cards: an engineer\'s own test cards at the issuer simulator',
     expect(JSON.stringify(row)).not.toContain(PAN);
   });
 
+  it('posgate transactions shows support what the host recorded for those sales, newest first, declines included, the card masked', async () => {
+    const tx = (args: string[]) => posgateBinaryAsync(['transactions', ...args, '--db', p.db]);
+    const lines = (await tx(['--tid', '30000001', '--limit', '4', '--json'])).json<{ kind: string; amount_fen: number; response_code: string; status: string; rrn: string; pan_masked: string }[]>();
+    expect(lines.map((l) => [l.kind, l.amount_fen, l.response_code, l.status])).toEqual([
+      ['sale', 100, '41', 'declined'],
+      ['sale', 100, '55', 'declined'],
+      ['sale', 6_000, '51', 'declined'],
+      ['sale', 15_000, '00', 'approved'],
+    ]);
+    const approved = lines[3]!;
+    const found = await tx(['--rrn', approved.rrn]);
+    expect(found.stdout).toMatch(new RegExp(`30000001  000001/\\d{6}  sale\\s+150\\.00  621234\\*{6}${PAN.slice(-4)}\\s+00  approved\\s+RRN ${approved.rrn}  auth \\d{6}`));
+    expect(found.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.stringify(lines) + found.stdout).not.toContain(PAN);
+    expect((await tx(['--limit', '0'])).stderr).toContain('--limit is 1 to 1000');
+  });
+
   it('refuses what cannot be right, with a clear message and exit code 2', async () => {
     const cases: [string[], string, string][] = [
       [['add', '--expiry', '3012'], `${PAN}\n${PIN}\n`, 'is already issued'],
