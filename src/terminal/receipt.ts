@@ -152,7 +152,8 @@ export interface ReceiptHeading {
 
 /**
  * A receipt's data from a line of the batch log; `today` (YYYY-MM-DD, China) resolves the line's
- * MMDD to a year. The time of lines written before it was kept prints as 00:00:00.
+ * MMDD to a year. Lines written before the log kept the time and the entry mode print them as
+ * unknown (--:--:--, -) rather than make them up.
  */
 export function receiptOf(line: BatchEntry, heading: ReceiptHeading, today: string, reprint = false): ReceiptData {
   return {
@@ -160,12 +161,12 @@ export function receiptOf(line: BatchEntry, heading: ReceiptHeading, today: stri
     operator: line.operator ?? '',
     kind: KIND_OF_TYPE[line.type] ?? 'sale',
     panMasked: line.panMasked,
-    entry: ENTRY_LABELS[line.entry ?? 'keyed'] ?? line.entry ?? '',
+    entry: line.entry === undefined ? '-' : (ENTRY_LABELS[line.entry] ?? line.entry),
     amountFen: line.amountFen,
     stan: line.stan,
     rrn: line.rrn,
     authCode: line.authCode,
-    at: { date: /^\d{4}$/.test(line.date) ? resolveMmdd(line.date, today) : today, time: line.time ?? '000000' },
+    at: { date: /^\d{4}$/.test(line.date) ? resolveMmdd(line.date, today) : today, time: line.time ?? '------' },
     cardOrg: line.cardOrg,
     passwordFree: line.passwordFree ?? false,
     noSignature: line.noSignature ?? false,

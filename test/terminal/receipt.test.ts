@@ -81,6 +81,13 @@ describe('what a POS prints from its batch log', () => {
     expect(receipt(receiptOf(line('000031', '22', 8_800), heading, '2027-01-02'), 'merchant').join('\n')).not.toContain('REPRINT');
   });
 
+  it('a line from a state file written before the log kept the time and entry mode: printed as unknown, not made up', () => {
+    const { time: _time, entry: _entry, ...older } = line('000002', '22', 6_600);
+    const text = receipt(receiptOf(older, heading, '2026-11-23', true), 'merchant').join('\n');
+    expect(text).toContain('日期时间     2025/12/31 --:--:--'); // its MMDD 1231, printed on 23 November 2026
+    expect(text).toMatch(/输入方式\s+-\n/);
+  });
+
   it('each kind under its own title, money given back printed negative', () => {
     const title = (type: string) => receipt(receiptOf(line('000001', type, 500), heading, '2027-01-02'), 'cardholder').join('\n');
     expect(title('11')).toContain('预授权撤销 PRE-AUTH VOID');
