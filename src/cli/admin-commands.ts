@@ -165,7 +165,7 @@ function passwordFreeChanges(o: PasswordFreeOptions): Partial<PasswordFreeSettin
 }
 
 export function terminalsCommand(io: Io, run: Run): Command {
-  const terminals = new Command('terminals').description('terminals: list, add, activation codes, TMK import, operators\' one-time passwords, disable and enable');
+  const terminals = new Command('terminals').description('terminals: list, add, activation codes, TMK import, operators\' one-time passwords, key rotation, disable and enable');
 
   withDb(terminals.command('list').description('every terminal: merchant, serial, keys, batch, last seen').option('--mid <mid>', 'only this merchant\'s'), false).action((o: DbOptions & { mid?: string }) =>
     run(() =>
