@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { DEMO_CARDS, demoChipCard, demoTid, demoTmk, DEMO_MERCHANT_NAME, DEMO_MID } from '../demo/seed.js';
 import { inWindow, localTime } from '../host/clock.js';
+import { resolveMmdd } from '../iso8583/index.js';
 import { BATCH_SETTLE_AT, batchDetail, batchSummary, CASHIER, ChipCardSimulator, describeResponse, FileStorage, formatYuan, receipt, receiptOf, settlementSlip, SoftTerminal, TerminalError, type BatchEntry, type CardPresentation, type Endpoint, type EntryMode, type ReceiptHeading, type SaleResult, type Settlement } from '../terminal/index.js';
 import { parseYuan, UsageError, type Io } from './output.js';
 import { EndOfInput, Prompter } from './prompter.js';
@@ -179,10 +180,11 @@ function show(p: Prompter, r: SaleResult, t: SoftTerminal, shop: Shop): void {
 
 /** 打印: a receipt again, the batch's transactions or its totals, all from the terminal's batch log. */
 async function print(t: SoftTerminal, p: Prompter, shop: Shop): Promise<void> {
-  const what = (await p.ask('[l] 重打最后一笔 last receipt  [s] 重打任意一笔 by trace number  [d] 交易明细 transactions  [t] 交易汇总 totals: ')).toLowerCase();
+  const what = (await p.ask('[l] 重打最后一笔 last receipt  [s] 重打任意一笔 by trace number  [d] 交易明细 transactions  [t] 交易汇总 totals  [j] 重打结算单 last settlement: ')).toLowerCase();
   const log = t.batchLog;
   if (what === 'd') return p.say(batchDetail(log, heading(t, shop)).join('\n'));
   if (what === 't') return p.say(batchSummary(log, heading(t, shop)).join('\n'));
+  if (what === 'j') return p.say(t.lastSettlement ? slip(t.lastSettlement, t, shop, true) : '尚未结算 no settlement yet');
   let line: BatchEntry | undefined;
   if (what === 's') {
     const stan = (await p.ask('凭证号 Trace number (STAN): ')).padStart(6, '0');
@@ -191,7 +193,7 @@ async function print(t: SoftTerminal, p: Prompter, shop: Shop): Promise<void> {
   } else if (what === 'l') {
     line = log.at(-1);
     if (!line) return p.say('本批次无交易 no transaction in this batch');
-  } else return p.say('请选择 Choose l, s, d or t');
+  } else return p.say('请选择 Choose l, s, d, t or j');
   printReceipt(p, line, heading(t, shop), true);
 }
 
@@ -362,7 +364,12 @@ async function menu(t: SoftTerminal, p: Prompter, shop: Shop, chips: DemoChips):
 /** What a settlement came to, and on 00 its slip (结算单). */
 function settledText(r: Settlement, t: SoftTerminal, shop: Shop): string {
   if (r.rc !== '00') return `结算失败 ${describeResponse(r.rc)}`;
+  return [`结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}`, slip(r, t, shop)].join('\n');
+}
+
+/** The settlement slip, dated as the host answered it (China time, as receipts are). */
+function slip(r: Settlement, t: SoftTerminal, shop: Shop, reprint = false): string {
   const now = localTime(Date.now(), 'Asia/Shanghai');
-  const slip = settlementSlip(r, heading(t, shop), { date: now.day, time: now.hhmmss });
-  return [`结算完成 settled batch ${String(r.batch).padStart(6, '0')}: ${r.balanced ? '对账平 balanced' : `对账不平 not balanced, ${r.uploaded} 笔已上送 uploaded`}`, '', ...slip, ''].join('\n');
+  const at = { date: r.date ? resolveMmdd(r.date, now.day) : now.day, time: r.time ?? now.hhmmss };
+  return ['', ...settlementSlip(r, heading(t, shop), at, reprint), ''].join('\n');
 }

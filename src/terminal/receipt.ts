@@ -225,7 +225,7 @@ export function batchSummary(lines: readonly BatchEntry[], heading: ReceiptHeadi
  * per card family the debits (sales and completions) and credits (refunds), and whether they agreed
  * with the terminal's. `at` is the acceptor's date (YYYY-MM-DD) and time (hhmmss).
  */
-export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'batch'>, at: ReceiptData['at']): string[] {
+export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'batch'>, at: ReceiptData['at'], reprint = false): string[] {
   const block = (name: string, digits: string): string[] => [
     pair(name, digits[30] === '1' ? '对账平 balanced' : '对账不平 NOT balanced'),
     pair(`消费 SALES ${Number(digits.slice(12, 15))}`, formatYuan(Number(digits.slice(0, 12)))),
@@ -234,6 +234,7 @@ export function settlementSlip(s: Settlement, heading: Omit<ReceiptHeading, 'bat
   ];
   const lines = [
     centre('结算单 SETTLEMENT'),
+    ...(reprint ? [centre('重打印 REPRINT')] : []),
     `商户名称 ${heading.merchantName}`,
     pair('商户编号', heading.mid),
     pair('终端编号', heading.tid),

@@ -73,6 +73,9 @@ export interface Settlement {
   readonly batch: number;
   readonly totals: string;
   readonly uploaded: number;
+  /** the host's date (MMDD, field 13) and time (hhmmss, field 12) of the settlement, when it answered */
+  readonly date?: string;
+  readonly time?: string;
 }
 
 /** Operators who sell: cashiers 01 to 98 (00 is the supervisor, 99 the administrator; §10.2). */
@@ -194,6 +197,10 @@ export class SoftTerminal {
   }
   get batchLog(): readonly BatchEntry[] {
     return this.state.batchLog;
+  }
+  /** the last settlement the host answered 00, for its slip to be printed again */
+  get lastSettlement(): Settlement | undefined {
+    return this.state.lastSettlement;
   }
   get passwordFreeParameters(): Readonly<Record<string, string>> | undefined {
     return this.state.qps;
@@ -889,10 +896,14 @@ export class SoftTerminal {
     const balanced = result[30] === '1' && result[61] === '1';
     let uploaded = 0;
     if (!balanced) uploaded = await this.uploadBatch(batch, live);
+    const date = r.frame.message.get(13);
+    const time = r.frame.message.get(12);
+    const settled: Settlement = { rc, balanced, batch, totals: result, uploaded, ...(typeof date === 'string' ? { date } : {}), ...(typeof time === 'string' ? { time } : {}) };
     this.state.batch = batch >= 999_999 ? 1 : batch + 1;
     this.state.batchLog = [];
+    this.state.lastSettlement = settled;
     this.save();
-    return { rc, balanced, batch, totals: result, uploaded };
+    return settled;
   }
 
   private async uploadBatch(batch: number, entries: BatchEntry[]): Promise<number> {

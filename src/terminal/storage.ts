@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TerminalError } from './errors.js';
+import type { Settlement } from './soft-terminal.js';
 
 /**
  * One line of the terminal's batch log (its journal, 交易流水): every transaction the host approved
@@ -50,6 +51,8 @@ export interface TerminalState {
   pendingReversal?: PendingReversal;
   batchLog: BatchEntry[];
   qps?: Record<string, string>;
+  /** the last settlement the host answered 00 (its slip can be printed again) */
+  lastSettlement?: Settlement;
   /** what the last processing-request nibble asked for */
   requested?: string;
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localTime } from '../../src/host/clock.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { posgateBinaryAsync } from './run-cli.js';
 
@@ -152,7 +153,7 @@ describe('posgate terminal: a refund from the receipt', () => {
     pos.type(['1', '', '2580', '2', '50.00', '1', 's', '123456']);
     const rrn = (await pos.waitFor(/参考号\s+([0-9A-Z]{12})/))[1]!;
     const date = (await pos.waitFor(/日期时间\s+\d{4}\/(\d\d)\/(\d\d)/)).slice(1).join('');
-    pos.type(['4', '315926', rrn, date, '20.00', '1', 's', '7', '0']);
+    pos.type(['P', 'j', '4', '315926', rrn, date, '20.00', '1', 's', '7', 'P', 'j', '0']);
     await pos.exit();
     expect(pos.out).toContain('退货 REFUND');
     expect(pos.out).toContain('RMB -20.00');
@@ -160,6 +161,15 @@ describe('posgate terminal: a refund from the receipt', () => {
     const slip = pos.out.slice(pos.out.indexOf('结算单 SETTLEMENT'));
     expect(slip).toMatch(/内卡 DOMESTIC\s+对账平 balanced\n消费 SALES 1\s+50\.00\n退货 REFUNDS 1\s+-20\.00/);
     expect(slip).toMatch(/外卡 FOREIGN\s+对账平 balanced\n消费 SALES 0\s+0\.00/);
+    // dated as the host answered it (China time, whatever the terminal's time zone): when it closed the batch
+    const { closed_at: closedAt } = await p.platform.store.db.selectFrom('batches').select('closed_at').where('batch', '=', 1).where('status', '=', 'closed').executeTakeFirstOrThrow();
+    const closed = localTime(closedAt!, 'Asia/Shanghai');
+    expect(slip).toContain(`日期时间     ${closed.day.replaceAll('-', '/')} ${closed.hhmmss.slice(0, 2)}:${closed.hhmmss.slice(2, 4)}:${closed.hhmmss.slice(4)}`);
+    // P j: the slip again, marked as a reprint; before any settlement there was none to print
+    expect(pos.out.indexOf('尚未结算 no settlement yet')).toBeLessThan(pos.out.indexOf('结算单 SETTLEMENT'));
+    const again = slip.slice(slip.indexOf('结算单 SETTLEMENT', 1));
+    expect(again).toContain('重打印 REPRINT');
+    expect(again).toMatch(/消费 SALES 1\s+50\.00\n退货 REFUNDS 1\s+-20\.00/);
     const refund = await p.platform.store.db.selectFrom('transactions').select(['amount_fen', 'response_code']).where('type', '=', '25').executeTakeFirstOrThrow();
     expect(refund).toEqual({ amount_fen: 2_000, response_code: '00' });
   });
