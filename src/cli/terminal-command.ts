@@ -265,10 +265,12 @@ async function menu(t: SoftTerminal, p: Prompter, shop: Shop, chips: DemoChips):
           show(p, r, t, shop);
           break;
         }
-        case '3': {
+        case '3':
+        case 'D': {
+          // a sale's void (消费撤销) or a completion's (预授权完成撤销): the supervisor, then the original's trace number
           if (!(await supervisor(t, p))) break;
-          const stan = (await p.ask('原凭证号 Original trace number (STAN): ')).padStart(6, '0');
-          show(p, await t.voidSale(stan), t, shop);
+          const stan = (await p.ask(choice === '3' ? '原凭证号 Original trace number (STAN): ' : '原完成凭证号 Trace number (STAN) of the completion: ')).padStart(6, '0');
+          show(p, await (choice === '3' ? t.voidSale(stan) : t.completionVoid(stan)), t, shop);
           break;
         }
         case '4': {
@@ -332,12 +334,6 @@ async function menu(t: SoftTerminal, p: Prompter, shop: Shop, chips: DemoChips):
           const card = await readCard(p, chips);
           const r = choice === 'B' ? await t.completion(card, { authCode, date }, amount) : await t.preauthVoid(card, { authCode, date, amountFen: amount });
           show(p, r, t, shop);
-          break;
-        }
-        case 'D': {
-          if (!(await supervisor(t, p))) break;
-          const stan = (await p.ask('原完成凭证号 Trace number (STAN) of the completion: ')).padStart(6, '0');
-          show(p, await t.completionVoid(stan), t, shop);
           break;
         }
         case 'P':

@@ -77,6 +77,13 @@ export function lookupFinancial(mti: string, processingCode: string | undefined,
   return FINANCIAL[`${mti}|${processingCode}|${type}`];
 }
 
+/** The kind of financial message a transaction type (60.1) is: `22` → sale. */
+const KIND_OF_TYPE: ReadonlyMap<string, MessageKind> = new Map(Object.entries(FINANCIAL).map(([key, entry]) => [key.split('|')[2]!, entry.kind]));
+
+export function kindOfType(type: string): MessageKind | undefined {
+  return KIND_OF_TYPE.get(type);
+}
+
 export function lookupManagement(mti: string, networkCode: string | undefined): CatalogueEntry | undefined {
   if (networkCode === undefined) return undefined;
   return MANAGEMENT[`${mti}|${networkCode}`];

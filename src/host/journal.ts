@@ -1,8 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
-
-/** What each transaction type (60.1) is called in the host's journal. */
-const KIND_OF_TYPE: Readonly<Record<string, string>> = { '01': 'balance', '22': 'sale', '23': 'sale_void', '25': 'refund', '10': 'preauth', '11': 'preauth_void', '20': 'completion', '21': 'completion_void' };
+import { kindOfType } from './catalogue.js';
 
 /** A transaction record as support reads it: never its PAN, only the masked form. */
 export interface JournalLine {
@@ -55,7 +53,7 @@ export async function journal(db: Kysely<Database>, filter: JournalFilter): Prom
     tid: t.tid,
     batch: t.batch,
     stan: t.stan,
-    kind: KIND_OF_TYPE[t.type] ?? t.type,
+    kind: kindOfType(t.type) ?? t.type,
     amount_fen: t.amount_fen,
     pan_masked: t.pan_masked,
     response_code: t.response_code,
