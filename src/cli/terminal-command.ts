@@ -119,7 +119,7 @@ class DemoChips {
 
 async function readCard(p: Prompter, chips: DemoChips): Promise<CardPresentation> {
   p.say(DEMO_CARDS.map((c, i) => `  ${String(i + 1).padStart(2)}. ${c.pan}  ${c.description}`).join('\n'));
-  const which = await p.ask('卡号 Card number (or test card 1–10): ');
+  const which = await p.ask(`卡号 Card number (or test card 1–${DEMO_CARDS.length}): `);
   const demo = /^\d{1,2}$/.test(which) ? DEMO_CARDS[Number(which) - 1] : DEMO_CARDS.find((c) => c.pan === which);
   const pan = demo?.pan ?? which;
   if (!/^\d{12,19}$/.test(pan)) throw new UsageError('invalid_card', 'a card number is 12–19 digits');

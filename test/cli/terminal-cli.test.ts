@@ -57,7 +57,7 @@ describe('posgate terminal (the CLI POS)', () => {
   it('a mistyped PIN, authorisation code or activation code is said to be one, and the terminal carries on with the next sale', async () => {
     const state = join(mkdtempSync(join(tmpdir(), 'posgate-term-')), 't.json');
     // a PIN of 2 digits is asked for again, as a PIN pad would
-    const keys = ['1', '01', '2580', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '123456', '5', '1', 's', 'a', 'bb', 'ccc', 'A', 'PGSIM-0002', '1234', '0', ''];
+    const keys = ['1', '01', '2580', 'B', 'TOOLONGCODE', '1122', '10.00', '1', 's', '2', '7.00', '1', 's', '12', '123456', '5', '1', 's', 'a', 'bb', 'ccc', 'A', 'PGSIM-0002', '1234', '2', '3.00', '11', 's', '123456', '0', ''];
     // demo terminal 1, which no other case here uses: its STANs start again with this state file
     const { code, out } = await terminal(p.platform.iso.port, state, keys.join('\n'), 1);
     expect(out).toContain('错误 field 38: invalid value at byte 0; expected at most 6 characters');
@@ -67,6 +67,10 @@ describe('posgate terminal (the CLI POS)', () => {
     // the completion that could not be encoded was never sent, and left no reversal to block the sale
     expect(out).toContain('交易成功 APPROVED');
     expect(JSON.parse(readFileSync(state, 'utf8')).pendingReversal).toBeUndefined();
+    // every test card listed can be picked by its number, the last one too: its stripe is counterfeit
+    expect(out).toMatch(/^ {2}11\. 6224242900001103 {2}counterfeit stripe/m);
+    expect(out).toContain('卡号 Card number (or test card 1–11): ');
+    expect(out).toMatch(/交易失败 DECLINED {2}05 不予承兑/);
     expect(code).toBe(0);
   });
 
