@@ -188,7 +188,7 @@ export function transactionsCommand(io: Io, run: Run): Command {
           emit(io, Boolean(o.json), lines, () =>
             lines.length === 0
               ? ['no transactions']
-              : lines.map((t) => `${t.at}  ${t.tid}  ${String(t.batch).padStart(6, '0')}/${t.stan}  ${t.kind.padEnd(15)} ${formatYuan(t.amount_fen).padStart(12)}  ${(t.pan_masked ?? '-').padEnd(19)} ${t.response_code}  ${t.status.padEnd(9)} RRN ${t.rrn}${t.auth_code ? `  auth ${t.auth_code}` : ''}${t.password_free ? '  免密' : ''}`),
+              : lines.map((t) => `${t.local_time} +08:00  ${t.tid}  ${String(t.batch).padStart(6, '0')}/${t.stan}  ${t.kind.padEnd(15)} ${formatYuan(t.amount_fen).padStart(12)}  ${(t.pan_masked ?? '-').padEnd(19)} ${t.response_code}  ${t.status.padEnd(9)} RRN ${t.rrn}${t.auth_code ? `  auth ${t.auth_code}` : ''}${t.password_free ? '  免密' : ''}`),
           );
         }), () => Boolean(o.json)),
     );

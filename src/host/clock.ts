@@ -43,6 +43,12 @@ function formatLocalTime(ms: number, timeZone: string): LocalTime {
 
 const CHINA = 'Asia/Shanghai';
 
+/** `YYYY-MM-DD HH:MM:SS` in China Standard Time (UTC+8, no daylight saving): the clock of fields 12/13 and of receipts. */
+export function chinaTime(ms: number): string {
+  const t = localTime(ms, CHINA);
+  return `${t.day} ${t.hhmmss.slice(0, 2)}:${t.hhmmss.slice(2, 4)}:${t.hhmmss.slice(4)}`;
+}
+
 export function settlementDate(ms: number, cutoverHour: number): string {
   const here = localTime(ms, CHINA);
   if (Number(here.hhmm.slice(0, 2)) < cutoverHour) return here.mmdd;

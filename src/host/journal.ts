@@ -1,10 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { kindOfType } from './catalogue.js';
+import { chinaTime } from './clock.js';
 
 /** A transaction record as support reads it: never its PAN, only the masked form. */
 export interface JournalLine {
+  /** when the host recorded it, ISO 8601 in UTC */
   readonly at: string;
+  /** the same moment in China time, as the receipt prints it: `YYYY-MM-DD HH:MM:SS` (+08:00) */
+  readonly local_time: string;
   readonly mid: string;
   readonly tid: string;
   readonly batch: number;
@@ -49,6 +53,7 @@ export async function journal(db: Kysely<Database>, filter: JournalFilter): Prom
   if (filter.rrn !== undefined) q = q.where('transactions.rrn', '=', filter.rrn);
   return (await q.execute()).map((t) => ({
     at: new Date(t.created_at).toISOString(),
+    local_time: chinaTime(t.created_at),
     mid: t.mid,
     tid: t.tid,
     batch: t.batch,

@@ -43,7 +43,7 @@ describe('posgate cards: an engineer\'s own test cards at the issuer simulator',
 
   it('posgate transactions shows support what the host recorded for those sales, newest first, declines included, the card masked', async () => {
     const tx = (args: string[]) => posgateBinaryAsync(['transactions', ...args, '--db', p.db]);
-    const lines = (await tx(['--tid', '30000001', '--limit', '4', '--json'])).json<{ kind: string; amount_fen: number; response_code: string; status: string; rrn: string; pan_masked: string }[]>();
+    const lines = (await tx(['--tid', '30000001', '--limit', '4', '--json'])).json<{ at: string; local_time: string; kind: string; amount_fen: number; response_code: string; status: string; rrn: string; pan_masked: string }[]>();
     expect(lines.map((l) => [l.kind, l.amount_fen, l.response_code, l.status])).toEqual([
       ['sale', 100, '41', 'declined'],
       ['sale', 100, '55', 'declined'],
@@ -51,8 +51,11 @@ describe('posgate cards: an engineer\'s own test cards at the issuer simulator',
       ['sale', 15_000, '00', 'approved'],
     ]);
     const approved = lines[3]!;
+    // the time a support person matches against the receipt: China's clock, eight hours ahead of UTC
+    const china = new Date(Date.parse(approved.at) + 8 * 3600_000).toISOString();
+    expect(approved.local_time).toBe(`${china.slice(0, 10)} ${china.slice(11, 19)}`);
     const found = await tx(['--rrn', approved.rrn]);
-    expect(found.stdout).toMatch(new RegExp(`30000001  000001/\\d{6}  sale\\s+150\\.00  621234\\*{6}${PAN.slice(-4)}\\s+00  approved\\s+RRN ${approved.rrn}  auth \\d{6}`));
+    expect(found.stdout).toMatch(new RegExp(`^${approved.local_time} \\+08:00  30000001  000001/\\d{6}  sale\\s+150\\.00  621234\\*{6}${PAN.slice(-4)}\\s+00  approved\\s+RRN ${approved.rrn}  auth \\d{6}`));
     expect(found.stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.stringify(lines) + found.stdout).not.toContain(PAN);
     expect((await tx(['--limit', '0'])).stderr).toContain('--limit is 1 to 1000');
