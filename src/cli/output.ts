@@ -20,6 +20,12 @@ export function parseYuan(text: string): number {
   return Number(y) * 100 + Number(f.padEnd(2, '0'));
 }
 
+/** `text` as one word of a POSIX shell command line: as it is when safe, else in single quotes. */
+export function shellWord(text: string): string {
+  if (/^[A-Za-z0-9_\/:.,@%+=-]+$/.test(text)) return text;
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 export const EXIT_OK = 0;
 export const EXIT_INTERNAL = 1;
 export const EXIT_BAD_INPUT = 2;

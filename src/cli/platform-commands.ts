@@ -9,7 +9,7 @@ import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
 import { openStore, parseDbUrl, type Store } from '../store/index.js';
 import { formatYuan } from '../terminal/index.js';
-import { emit, UsageError, type Io } from './output.js';
+import { emit, shellWord, UsageError, type Io } from './output.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
 
@@ -85,7 +85,8 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
         ];
         if (platform.seeded) {
           lines.push(`  demo       merchant ${DEMO_MID}, terminals ${platform.seeded.terminals.slice(0, 4).join(', ')}${platform.seeded.terminals.length > 4 ? ', …' : ''} (demo keys: never in production)`);
-          lines.push(`             npx posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${o.db}`}   — TMKs, operators and test cards`);
+          // the database as the line above shows it (a password in a PostgreSQL URL masked), quoted for a shell
+          lines.push(`             npx posgate demo info${o.db === DEFAULT_DB ? '' : ` --db ${shellWord(platform.store.location)}`}   — TMKs, operators and test cards`);
           const cashier = DEMO_OPERATORS.find((op) => op.no === '01')!;
           lines.push(`             npx posgate terminal --demo 1 --port ${platform.iso.port}   — a POS at the keyboard (sign in: cashier ${cashier.no}, password ${cashier.password})`);
         }

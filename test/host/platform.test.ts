@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { startPlatform } from '../../src/platform/platform.js';
 import { spawnHost } from '../../src/loadgen/index.js';
 import { startTestPlatform } from '../support/platform.js';
+import { freshPostgresSchema, postgresReachable } from '../support/stores.js';
 import { posgateBinaryAsync } from '../cli/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -24,6 +25,29 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
       expect(pos.stdout).toContain(`签到成功 signed in, batch 000001, 操作员 operator ${cashier}`);
     } finally {
       await host.stop();
+    }
+  });
+
+  it('on PostgreSQL the banner never shows the password in --db, and its demo info command runs as printed', async (t) => {
+    if (!(await postgresReachable())) return t.skip();
+    const schema = await freshPostgresSchema('banner');
+    const dir = mkdtempSync(join(tmpdir(), 'posgate-banner-'));
+    const lmk = join(dir, 'lmk.key');
+    writeFileSync(lmk, `${'7A'.repeat(32)}\n`, { mode: 0o600 });
+    // the test server trusts every local connection: the password is taken and never needed
+    const db = schema.url.replace('postgres://postgres@', 'postgres://postgres:Banner-Secret-7@');
+    const host = await spawnHost(['--demo', '--db', db, '--lmk-file', lmk]);
+    try {
+      expect(host.banner).not.toContain('Banner-Secret-7');
+      const printed = /npx posgate (demo info --db .+?) {3}—/.exec(host.banner)?.[1];
+      expect(printed).toContain("--db 'postgres://postgres:***@127.0.0.1");
+      // pasted into a shell as printed (the search_path option holds spaces and '='): it reaches the same database
+      const run = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" ${printed} --json`], { encoding: 'utf8' });
+      expect(run.status).toBe(0);
+      expect((JSON.parse(run.stdout) as { terminals: { tid: string }[] }).terminals.map((x) => x.tid)).toEqual(['30000001', '30000002']);
+    } finally {
+      await host.stop();
+      await schema.drop();
     }
   });
 
