@@ -73,10 +73,8 @@ export class AcquiringHost {
     } catch (err) {
       outcome = await this.internalFailure(raw, err);
     }
-    const { metrics } = this.deps;
-    if ('response' in outcome) {
-      metrics.answered(outcome.kind, outcome.rc, Number(process.hrtime.bigint() - started) / 1e9);
-    } else metrics.framesRejected.inc({ reason: outcome.close });
+    // a close is counted by the link that closes the connection (posgate_iso_frames_rejected_total)
+    if ('response' in outcome) this.deps.metrics.answered(outcome.kind, outcome.rc, Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
   }
 

@@ -1,6 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AcquiringHost } from './host.js';
+import type { HostConfig } from './config.js';
+import type { LinkInfo } from './context.js';
 import { FRAME_LENGTH_MIN } from '../iso8583/index.js';
 
 /**
@@ -24,8 +26,43 @@ const CLOSE_GRACE_MS = 5_000;
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
-export async function listenIso(host: AcquiringHost, options: { port: number; hostname?: string; tls?: TlsOptions }): Promise<IsoListener> {
+export interface IsoListenOptions {
+  readonly port: number;
+  readonly hostname?: string;
+  readonly tls?: TlsOptions;
+}
+
+/** The link's limits (HostConfig's). */
+export type LinkLimits = Pick<HostConfig, 'frameBytesMax' | 'frameCompleteMsMax' | 'connectionIdleMsMax' | 'connectionQueuedMax' | 'connectionsMax'>;
+
+/** What the link hands frames to and tells about its connections: the host itself, or a thread's messages to it (link-thread.ts). */
+export interface FrameSink {
+  readonly limits: LinkLimits;
+  handle(frame: Buffer, link: LinkInfo): Promise<{ readonly response: Uint8Array } | { readonly close: string }>;
+  connectionOpened(): void;
+  connectionClosed(): void;
+  frameRejected(reason: string): void;
+  log(level: 'info' | 'error' | 'debug', fields: Record<string, unknown>, message: string): void;
+}
+
+/** The link on this thread, handing frames straight to `host`. */
+export function listenIso(host: AcquiringHost, options: IsoListenOptions): Promise<IsoListener> {
   const { config, log, metrics } = host.deps;
+  return listenFrames(
+    {
+      limits: config,
+      handle: (frame, link) => host.handle(frame, link),
+      connectionOpened: () => metrics.connections.inc(),
+      connectionClosed: () => metrics.connections.dec(),
+      frameRejected: (reason) => metrics.framesRejected.inc({ reason }),
+      log: (level, fields, message) => log[level](fields, message),
+    },
+    options,
+  );
+}
+
+export async function listenFrames(sink: FrameSink, options: IsoListenOptions): Promise<IsoListener> {
+  const config = sink.limits;
   const sockets = new Set<Socket>();
   // frames taken in and not yet answered, over every connection; `drained` hears when none are left
   let inFlight = 0;
@@ -37,7 +74,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
   };
   const onConnection = (socket: Socket, tls: boolean) => {
     sockets.add(socket);
-    metrics.connections.inc();
+    sink.connectionOpened();
     socket.setNoDelay(true);
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const link = { remote, tls, loopback: LOOPBACK.test(socket.remoteAddress ?? '') };
@@ -55,8 +92,8 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
     const close = (reason: string) => {
       if (closed) return;
       closed = true;
-      if (reason !== 'peer_closed') log.info({ remote, reason }, 'closing terminal connection');
-      if (reason !== 'peer_closed' && reason !== 'idle') metrics.framesRejected.inc({ reason });
+      if (reason !== 'peer_closed') sink.log('info', { remote, reason }, 'closing terminal connection');
+      if (reason !== 'peer_closed' && reason !== 'idle') sink.frameRejected(reason);
       clearTimeout(frameTimer);
       clearTimeout(idleTimer);
       socket.destroy();
@@ -67,8 +104,8 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
       while (queue.length > 0 && !closed) {
         const frame = queue[0]!;
         handling = true;
-        const outcome = await host.handle(frame, link).catch((err: unknown) => {
-          log.error({ err: String(err) }, 'frame handler failed');
+        const outcome = await sink.handle(frame, link).catch((err: unknown) => {
+          sink.log('error', { err: String(err) }, 'frame handler failed');
           return { close: 'handler_failure' } as const;
         });
         handling = false;
@@ -110,7 +147,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
         frameTimer.unref();
       }
     });
-    socket.on('error', (err) => log.debug({ remote, err: err.message }, 'terminal connection error'));
+    socket.on('error', (err) => sink.log('debug', { remote, err: err.message }, 'terminal connection error'));
     socket.on('close', () => {
       // frames that will not be processed now (the pump stops at `closed`) no longer count; the
       // one in the host's hands counts until its outcome is in
@@ -121,7 +158,7 @@ export async function listenIso(host: AcquiringHost, options: { port: number; ho
       clearTimeout(frameTimer);
       clearTimeout(idleTimer);
       sockets.delete(socket);
-      metrics.connections.dec();
+      sink.connectionClosed();
     });
   };
 

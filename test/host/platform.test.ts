@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +89,13 @@ describe('the platform: demo seeding, restarts, health and metrics', () => {
       expect(metrics).toMatch(/posgate_store_commits_total \d+/);
       expect(metrics).toMatch(/posgate_store_wal_checkpoints_total \d+/);
       expect(metrics).not.toContain('6224242900000113');
+      // a frame that is no ISO 8583 message closes its connection, and is counted once
+      const garbage = connect(p.platform.iso.port, '127.0.0.1');
+      garbage.end(Buffer.concat([Buffer.from([0x00, 0x20]), Buffer.alloc(0x20, 0x41)]));
+      await new Promise((resolve) => garbage.on('close', resolve).resume());
+      const after = await (await fetch(`http://127.0.0.1:${p.platform.httpPort}/metrics`)).text();
+      expect(after).toMatch(/^posgate_iso_frames_rejected_total\{reason="\w+"\} 1$/m);
+      expect(after.match(/^posgate_iso_frames_rejected_total\{/gm)).toHaveLength(1);
       const missing = await fetch(`http://127.0.0.1:${p.platform.httpPort}/no-such-page`);
       expect(missing.status).toBe(404);
       expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
