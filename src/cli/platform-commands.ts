@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import pino from 'pino';
 import { demoInfo, DEMO_MID, DEMO_OPERATORS } from '../demo/seed.js';
 import { journal, JOURNAL_LIMIT_MAX, NodeLeaseError } from '../host/index.js';
 import { verifyAuditChain } from '../audit/index.js';
 import { HsmError, loadLmk, SoftwareHsm } from '../hsm/index.js';
 import { verifyLedger } from '../ledger/index.js';
 import { packageVersion, startPlatform } from '../platform/platform.js';
+import { hostLogger } from '../platform/logger.js';
 import { openStore, parseDbUrl, type Store } from '../store/index.js';
 import { formatYuan } from '../terminal/index.js';
 import { emit, shellWord, UsageError, type Io } from './output.js';
@@ -41,7 +41,7 @@ export function serveCommand(io: Io, run: Run, keepAlive: (close: () => Promise<
         const terminals = Number(o.demoTerminals);
         if (!Number.isInteger(terminals) || terminals < 1 || terminals > 100_000) throw new UsageError('invalid_count', '--demo-terminals must be 1 to 100000');
         if (!/^[0-9A-Z]$/.test(o.nodeId)) throw new UsageError('invalid_node_id', '--node-id is one character 0-9 or A-Z');
-        const log = pino({ level: o.logLevel, base: { service: 'posgate' } });
+        const log = hostLogger(o.logLevel);
         let tls: { port: number; cert: Buffer; key: Buffer } | undefined;
         if (o.tlsPort !== undefined) {
           if (!o.tlsCert || !o.tlsKey) throw new UsageError('tls_files', '--tls-port needs --tls-cert and --tls-key');

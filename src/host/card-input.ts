@@ -1,6 +1,31 @@
+import { inspect } from 'node:util';
+import { maskPan } from '../crypto/index.js';
 import type { Hsm, KeyBlock } from '../hsm/index.js';
-import type { CardInput } from './context.js';
+import type { TrackData } from '../issuer/index.js';
 import type { Request } from './request.js';
+
+/**
+ * Card data from field 2/14 or from (deciphered) track 2, clear only in memory. It prints — in a
+ * log line, JSON or util.inspect — as its masked PAN alone: a step that logs it by mistake leaks
+ * nothing.
+ */
+export class CardInput {
+  constructor(
+    readonly pan: string,
+    readonly expiry: string | undefined,
+    readonly serviceCode: string | undefined,
+    /** track 2 after the PAN, when the request carried one (field 35) */
+    readonly track: TrackData | undefined,
+  ) {}
+
+  toJSON(): { pan: string } {
+    return { pan: maskPan(this.pan) };
+  }
+
+  [inspect.custom](): string {
+    return `CardInput(${maskPan(this.pan)})`;
+  }
+}
 
 /**
  * Card data of a financial request (§5.2 C1, §6.6): the PAN from field 2 or from track 2 before
@@ -31,5 +56,5 @@ export async function readCardInput(hsm: Hsm, req: Request, tdk: KeyBlock | null
   const chosen = pan ?? track?.pan;
   if (chosen === undefined) return null;
   const expiry = req.text(14) ?? track?.expiry;
-  return { pan: chosen, ...(expiry ? { expiry } : {}), ...(track ? { serviceCode: track.serviceCode, track: { expiry: track.expiry, serviceCode: track.serviceCode, discretionary: track.discretionary } } : {}) };
+  return new CardInput(chosen, expiry || undefined, track?.serviceCode, track ? { expiry: track.expiry, serviceCode: track.serviceCode, discretionary: track.discretionary } : undefined);
 }

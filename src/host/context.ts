@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/index.js';
 import type { Hsm } from '../hsm/index.js';
-import type { IssuerSimulator, TrackData } from '../issuer/index.js';
+import type { IssuerSimulator } from '../issuer/index.js';
 import type { Merchant, Terminal } from '../merchants/index.js';
 import type { Store } from '../store/index.js';
+import type { CardInput } from './card-input.js';
 import type { CatalogueEntry } from './catalogue.js';
 import type { LocalTime } from './clock.js';
 import type { HostConfig } from './config.js';
@@ -29,14 +30,6 @@ export interface HostDeps {
   serialize<T>(key: string, work: () => Promise<T>): Promise<T>;
 }
 
-/** Card data from field 2/14 or from (deciphered) track 2. Clear only in memory, never logged. */
-export interface CardInput {
-  readonly pan: string;
-  readonly expiry?: string;
-  readonly serviceCode?: string;
-  /** track 2 after the PAN, when the request carried one (field 35) */
-  readonly track?: TrackData;
-}
 
 /** The state of one request after §7 steps 1–8. */
 export interface Ctx {

@@ -1,9 +1,9 @@
 import { cup, decodeHeader, decodeTpdu, Iso8583Error, unpackCupFrame, type CupHeader, type Tpdu } from '../iso8583/index.js';
 import { terminalByTid, type Merchant, type Terminal } from '../merchants/index.js';
 import { lookupFinancial, lookupManagement, RC, REVERSAL, isFinancialMti, type CatalogueEntry } from './catalogue.js';
-import { readCardInput } from './card-input.js';
+import { readCardInput, type CardInput } from './card-input.js';
 import { localTime } from './clock.js';
-import type { CardInput, Ctx, HostDeps, LinkInfo } from './context.js';
+import type { Ctx, HostDeps, LinkInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { handleFinancial } from './financial.js';
 import { OutcomeInDoubtError } from '../store/index.js';

@@ -1,8 +1,22 @@
+import { inspect } from 'node:util';
 import { decodeTlv, MTI_OFFSET_FRAMED, type CupFrame, type FieldValue, type IsoMessage } from '../iso8583/index.js';
 
-/** A decoded request with typed access to the fields the pipeline reads. */
+/**
+ * A decoded request with typed access to the fields the pipeline reads. It holds the frame as
+ * received — PAN, track, PIN block — so it prints (log line, JSON, util.inspect) as what identifies
+ * it and the numbers of its fields, never their values.
+ */
 export class Request {
   private icc: ReadonlyMap<string, Buffer> | undefined;
+
+  toJSON(): { mti: string; stan?: string; tid?: string; fields: number[] } {
+    const { stan, tid } = this;
+    return { mti: this.mti, ...(stan !== undefined ? { stan } : {}), ...(tid !== undefined ? { tid } : {}), fields: this.message.fieldNumbers() };
+  }
+
+  [inspect.custom](): string {
+    return `Request(${this.mti} STAN ${this.stan ?? '-'} TID ${this.tid ?? '-'})`;
+  }
 
   constructor(
     readonly frame: CupFrame,
