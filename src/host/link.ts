@@ -35,7 +35,7 @@ export interface IsoListenOptions {
 /** The link's limits (HostConfig's). */
 export type LinkLimits = Pick<HostConfig, 'frameBytesMax' | 'frameCompleteMsMax' | 'connectionIdleMsMax' | 'connectionQueuedMax' | 'connectionsMax'>;
 
-/** What the link hands frames to and tells about its connections: the host itself, or a thread's messages to it (link-thread.ts). */
+/** What the link hands frames to and tells about its connections: the host, through listenIso (or a test's fake). */
 export interface FrameSink {
   readonly limits: LinkLimits;
   handle(frame: Buffer, link: LinkInfo): Promise<{ readonly response: Uint8Array } | { readonly close: string }>;
