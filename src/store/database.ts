@@ -89,7 +89,11 @@ function cachingSqlite(sqlite: BetterSqlite3.Database): CachingSqlite {
   const statement = (text: string) => {
     let s = cache.get(text);
     if (!s) {
-      s = sqlite.prepare(text);
+      // A write transaction takes the write lock at BEGIN (IMMEDIATE), waiting for it up to the busy
+      // timeout. Kysely's plain BEGIN is DEFERRED: the lock is asked for at the first write, and if
+      // another connection (the host, or a posgate command beside it) committed since this one's
+      // first read, SQLite refuses at once — "database is locked" — without waiting.
+      s = sqlite.prepare(text === 'begin' && !sqlite.readonly ? 'begin immediate' : text);
       if (cache.size >= STATEMENTS_CACHED_MAX) cache.delete(cache.keys().next().value!);
       cache.set(text, s);
     }
