@@ -9,6 +9,7 @@ import { auditCommand, demoCommand, ledgerCommand, serveCommand, transactionsCom
 import { describeError, EXIT_BAD_INPUT, EXIT_OK, processIo, type Io } from './output.js';
 import { merchantsCommand, terminalsCommand } from './admin-commands.js';
 import { cardsCommand } from './cards-command.js';
+import { backupCommand, restoreCommand } from './backup-commands.js';
 
 function version(): string {
   try {
@@ -56,6 +57,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void, keepAlive:
   program.addCommand(terminalsCommand(io, run));
   program.addCommand(cardsCommand(io, run));
   program.addCommand(transactionsCommand(io, run));
+  program.addCommand(backupCommand(io, run));
+  program.addCommand(restoreCommand(io, run));
   for (const command of program.commands) applyExitOverride(command, io);
   return program;
 }

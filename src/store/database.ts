@@ -152,6 +152,17 @@ export interface StoreOptions {
 /** PostgreSQL: a session idle inside a transaction this long is ended by the server, its locks released. */
 const IDLE_IN_TRANSACTION_MS = 30_000;
 
+/**
+ * An SQLite database file opened read-only, with no migrations, no WAL switch and no writer: for
+ * reading a backup as it is without changing a byte of it.
+ */
+export function openSqliteReadOnly(file: string): { readonly db: Kysely<Database>; close(): Promise<void> } {
+  const sqlite = new Sqlite(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma('foreign_keys = ON');
+  const db = sqliteKysely(cachingSqlite(sqlite));
+  return { db, close: () => db.destroy() };
+}
+
 export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
   const { engine, target } = parseDbUrl(url);
   let db: Kysely<Database>;

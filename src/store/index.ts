@@ -1,5 +1,6 @@
 /** Database access: SQLite (embedded default) or PostgreSQL, one set of migrations, group commit. */
-export { openStore, parseDbUrl, StoreError, type Store, type StoreOptions } from './database.js';
+export { openSqliteReadOnly, openStore, parseDbUrl, StoreError, type Store, type StoreOptions } from './database.js';
+export { backupSqlite, integrityProblem, restoreSqlite } from './backup.js';
 export { TransactionCache, type BatchRead, type ReadHint } from './batch-read.js';
 export { lockedOn, type Engine } from './engine.js';
 export { beforeCommit, deferBalanceChange, deferInsert, deferWrite, type DeferredWrite, GROUP_UNITS_MAX, type DeferredTable, type UnitOptions, type Work } from './group-commit.js';

@@ -7,7 +7,7 @@ import { approvedSales } from '../support/metrics.js';
 import { posgateBinaryAsync } from './run-cli.js';
 
 describe('posgate commands beside a running host (SQLite)', () => {
-  it('commands that write — key rotation, a new merchant — work beside a host busy selling, and the host answers every sale', async () => {
+  it('commands that write — a backup, key rotation, a new merchant — work beside a host busy selling, and the host answers every sale', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'posgate-busy-'));
     const db = join(dir, 'posgate.db');
     const host = await spawnHost(['--demo', '--demo-terminals', '5', '--db', db]);
@@ -16,6 +16,7 @@ describe('posgate commands beside a running host (SQLite)', () => {
       await approvedSales(host.httpPort, 50);
       // each reads, then writes (its audit entry) while the host commits a group every few milliseconds
       const commands = [
+        ['backup', '--out', join(dir, 'b1.db')],
         ['terminals', 'rotate-keys', '--tid', '30000005'],
         ['merchants', 'add', '--mid', '898310058120003', '--name', 'Busy 1'],
         ['terminals', 'rotate-keys', '--tid', '30000005'],
@@ -24,6 +25,7 @@ describe('posgate commands beside a running host (SQLite)', () => {
         ['merchants', 'add', '--mid', '898310058120005', '--name', 'Busy 3'],
         ['terminals', 'rotate-keys', '--tid', '30000005'],
         ['merchants', 'add', '--mid', '898310058120006', '--name', 'Busy 4'],
+        ['backup', '--out', join(dir, 'b2.db')],
       ];
       for (const args of commands) {
         const r = await posgateBinaryAsync([...args, '--db', db]);
