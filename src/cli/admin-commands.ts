@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
@@ -6,7 +5,7 @@ import { HsmError, type Hsm } from '../hsm/index.js';
 import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, requireSignIn, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
 import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
-import { emit, parseYuan, UsageError, type Io } from './output.js';
+import { cliActor, emit, parseYuan, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
 import { Prompter } from './prompter.js';
 
@@ -21,8 +20,6 @@ import { Prompter } from './prompter.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
 
-/** Who made a change, for the audit log: the login name on this machine. */
-const actor = () => `cli:${userInfo().username}`;
 
 interface DbOptions {
   readonly db: string;
@@ -72,7 +69,7 @@ export function merchantsCommand(io: Io, run: Run): Command {
         const merchant = await store.transact(async (trx) => {
           if (await merchantByMid(trx, o.mid)) throw new UsageError('merchant_exists', `merchant ${o.mid} already exists`);
           const m = await createMerchant(trx, { mid: o.mid, name: o.name, mcc: o.mcc, timezone: o.timezone, feeRatePpm: Math.round(Number(o.feeRate) * 10_000) });
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'merchant.created', subject: m.id, outcome: 'success', detail: { mid: m.mid } });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'merchant.created', subject: m.id, outcome: 'success', detail: { mid: m.mid } });
           return m;
         });
         emit(io, Boolean(o.json), { id: merchant.id, mid: merchant.mid }, () => [`merchant ${merchant.mid} added (${merchant.name}); add its terminals with "posgate terminals add --mid ${merchant.mid}"`]);
@@ -110,7 +107,7 @@ export function merchantsCommand(io: Io, run: Run): Command {
           if (problem !== null) throw new UsageError('invalid_password_free', problem);
           await setPasswordFree(trx, merchant.id, next);
           const detail = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v as string | number | boolean)]));
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'merchant.password_free_changed', subject: merchant.id, outcome: 'success', detail });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'merchant.password_free_changed', subject: merchant.id, outcome: 'success', detail });
           return next;
         });
         emit(io, Boolean(o.json), settings, () => [
@@ -203,7 +200,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
           if (await terminalByTid(trx, tid)) throw new UsageError('terminal_exists', `terminal ${tid} already exists`);
           const terminal = await createTerminal(trx, { merchantId: merchant.id, tid, ...(o.serial ? { serial: o.serial } : {}), model: o.model, ...(o.name ? { name: o.name } : {}), supervisorCheck: o.supervisorCheck });
           const operators = await provisionOperators(trx, terminal.id, (clear) => hsm.hashPassword(clear));
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.created', subject: terminal.id, outcome: 'success', detail: { tid, mid: merchant.mid, serial: o.serial ?? null } });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.created', subject: terminal.id, outcome: 'success', detail: { tid, mid: merchant.mid, serial: o.serial ?? null } });
           return { tid, mid: merchant.mid, operators };
         });
         emit(io, Boolean(o.json), made, () => [
@@ -233,7 +230,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
         const ttlMs = 24 * 3600_000;
         const code = await store.transact(async (trx) => {
           const issued = await issueActivationCode(trx, (clear) => hsm.hashPassword(clear), terminal.id, serial, ttlMs, now);
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.activation_code_issued', subject: terminal.id, outcome: 'success', detail: { serial, expires_at: now + ttlMs } }, now);
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.activation_code_issued', subject: terminal.id, outcome: 'success', detail: { serial, expires_at: now + ttlMs } }, now);
           return issued;
         });
         const expires = new Date(now + ttlMs).toISOString();
@@ -263,7 +260,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
           const terminal = await terminalNamed(store, o.tid);
           await store.transact(async (trx) => {
             await updateTerminal(trx, terminal.id, status === 'disabled' ? { status, pik: null, mak: null, tdk: null } : { status });
-            await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: `terminal.${verb}d`, subject: terminal.id, outcome: 'success', detail: { reason: o.reason ?? null, was: terminal.status } });
+            await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: `terminal.${verb}d`, subject: terminal.id, outcome: 'success', detail: { reason: o.reason ?? null, was: terminal.status } });
           });
           emit(io, Boolean(o.json), { tid: terminal.tid, status }, () => [status === 'disabled' ? `terminal ${terminal.tid} disabled: answered 97 from now on` : `terminal ${terminal.tid} enabled: it signs in to trade again`]);
         }), () => Boolean(o.json)),
@@ -286,7 +283,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
         const asked = await store.transact(async (trx) => {
           const tids = await requireSignIn(trx, { ...(o.tid ? { tid: o.tid } : {}), ...(o.mid ? { mid: o.mid } : {}) });
           if (tids.length === 0) throw new UsageError('unknown_terminal', 'no terminal with a TMK matches');
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.keys_rotation_asked', subject: o.tid ? `terminal:${o.tid}` : o.mid ? `merchant:${o.mid}` : 'all', outcome: 'success', detail: { terminals: tids.length } });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.keys_rotation_asked', subject: o.tid ? `terminal:${o.tid}` : o.mid ? `merchant:${o.mid}` : 'all', outcome: 'success', detail: { terminals: tids.length } });
           return tids;
         });
         emit(io, Boolean(o.json), { terminals: asked }, () => [`${asked.length} terminal(s) asked to sign in again for new working keys: ${asked.slice(0, 10).join(', ')}${asked.length > 10 ? ', …' : ''}`]);
@@ -308,7 +305,7 @@ export function terminalsCommand(io: Io, run: Run): Command {
         const terminal = await terminalNamed(store, o.tid);
         const reset = await store.transact(async (trx) => {
           const r = await resetOperator(trx, terminal.id, o.operator, (clear) => hsm.hashPassword(clear));
-          await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: r.created ? 'operator.created' : 'operator.password_reset', subject: `operator:${terminal.tid}:${o.operator}`, outcome: 'success', detail: { role: r.role } });
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: r.created ? 'operator.created' : 'operator.password_reset', subject: `operator:${terminal.tid}:${o.operator}`, outcome: 'success', detail: { role: r.role } });
           return r;
         });
         emit(io, Boolean(o.json), { tid: terminal.tid, operator: o.operator, role: reset.role, password: reset.password, created: reset.created }, () => [
@@ -394,12 +391,12 @@ async function installTmk(store: Store, hsm: Hsm, terminal: Terminal, tmk: Buffe
     imported = await hsm.importClearKey({ algorithm: 'tdes', length: 16, usage: 'tmk' }, tmk, kcv);
   } catch (err) {
     const reason = err instanceof HsmError ? err.code : 'error';
-    await store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'failure', detail: { reason } }));
+    await store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'failure', detail: { reason } }));
     throw err;
   }
   await store.transact(async (trx) => {
     await updateTerminal(trx, terminal.id, { tmk: imported.key, pik: null, mak: null, tdk: null });
-    await new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'success', detail: { tmk_kcv: imported.kcv } });
+    await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.tmk_import', subject: terminal.id, outcome: 'success', detail: { tmk_kcv: imported.kcv } });
   });
   return imported.kcv;
 }

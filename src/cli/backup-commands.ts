@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { claimNodeLease, NodeLeaseError } from '../host/index.js';
-import { HsmError, loadLmk, readKeyHeader } from '../hsm/index.js';
+import { HsmError, loadLmk, readKeyHeader, type Hsm } from '../hsm/index.js';
 import { verifyLedger } from '../ledger/index.js';
 import { backupSqlite, integrityProblem, openSqliteReadOnly, openStore, parseDbUrl, restoreSqlite, StoreError, type Store } from '../store/index.js';
-import { emit, UsageError, type Io } from './output.js';
+import { cliActor, emit, UsageError, type Io } from './output.js';
 import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
 
 /**
@@ -17,8 +16,6 @@ import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
  */
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
-
-const actor = () => `cli:${userInfo().username}`;
 
 const n = (count: number) => count.toLocaleString('en-US');
 
@@ -52,10 +49,8 @@ async function describeCopy(file: string): Promise<{ ledgerOk: boolean; transact
   }
 }
 
-const audited = (store: Store, lmkFile: string | undefined, action: string, detail: Record<string, string | number>) => {
-  const hsm = storeHsm(store, lmkFile);
-  return store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: actor(), action, subject: 'database', outcome: 'success', detail }));
-};
+const audited = (store: Store, hsm: Hsm, action: string, detail: Record<string, string | number>) =>
+  store.transact((trx) => new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action, subject: 'database', outcome: 'success', detail }));
 
 export function backupCommand(io: Io, run: Run): Command {
   return new Command('backup')
@@ -70,7 +65,7 @@ export function backupCommand(io: Io, run: Run): Command {
         const out = resolve(o.out);
         if (existsSync(out)) throw new UsageError('out_exists', `${out} exists: a backup never overwrites a file`);
         await withStore(o.db, async (store) => {
-          const lmkId = storeHsm(store, o.lmkFile).lmkId; // the LMK is at hand before anything is copied
+          const hsm = storeHsm(store, o.lmkFile); // the LMK is at hand (for the audit entry) before anything is copied
           let bytes: number;
           try {
             ({ bytes } = backupSqlite(source, out));
@@ -79,11 +74,11 @@ export function backupCommand(io: Io, run: Run): Command {
             throw err;
           }
           const copy = await describeCopy(out);
-          await audited(store, o.lmkFile, 'database.backup', { file: out, bytes, transactions: copy.transactions });
+          await audited(store, hsm, 'database.backup', { file: out, bytes, transactions: copy.transactions });
           const lmkFile = o.lmkFile ?? (process.env.POSGATE_LMK ? 'POSGATE_LMK' : `${source}.lmk`);
-          emit(io, Boolean(o.json), { file: out, bytes, transactions: copy.transactions, terminals: copy.terminals, cards: copy.cards, ledger_ok: copy.ledgerOk, lmk_id: lmkId }, () => [
+          emit(io, Boolean(o.json), { file: out, bytes, transactions: copy.transactions, terminals: copy.terminals, cards: copy.cards, ledger_ok: copy.ledgerOk, lmk_id: hsm.lmkId }, () => [
             `backup of ${source} written to ${out} (${(bytes / 1_048_576).toFixed(1)} MB, mode 0600): ${n(copy.transactions)} transactions, ${n(copy.terminals)} terminals, ${n(copy.cards)} cards; ledger ${copy.ledgerOk ? 'OK' : 'NOT OK (run posgate ledger verify on it)'}`,
-            `its keys are under LMK ${lmkId}, which is not in the backup: keep ${lmkFile} safe, and apart from it`,
+            `its keys are under LMK ${hsm.lmkId}, which is not in the backup: keep ${lmkFile} safe, and apart from it`,
           ]);
         });
       }, () => Boolean(o.json)),
@@ -120,7 +115,7 @@ export function restoreCommand(io: Io, run: Run): Command {
         if (existsSync(target)) await notServed(o.db);
         const { movedAside } = restoreSqlite(from, target);
         const restored = await withStore(o.db, async (store) => {
-          await audited(store, o.lmkFile, 'database.restored', { from, ...(movedAside ? { moved_aside: movedAside } : {}) });
+          await audited(store, storeHsm(store, o.lmkFile), 'database.restored', { from, ...(movedAside ? { moved_aside: movedAside } : {}) });
           return verifyLedger(store.db);
         });
         emit(io, Boolean(o.json), { database: target, from, moved_aside: movedAside ?? null, transactions: backup.transactions, ledger_ok: restored.ok }, () => [

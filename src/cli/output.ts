@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { CryptoInputError } from '../crypto/index.js';
 import { HsmError } from '../hsm/index.js';
 import { Iso8583Error } from '../iso8583/index.js';
@@ -24,6 +25,11 @@ export function parseYuan(text: string): number {
 export function shellWord(text: string): string {
   if (/^[A-Za-z0-9_\/:.,@%+=-]+$/.test(text)) return text;
   return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Who made a change from the command line, for the audit log: the login name on this machine. */
+export function cliActor(): string {
+  return `cli:${userInfo().username}`;
 }
 
 export const EXIT_OK = 0;

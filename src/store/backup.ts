@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, copyFileSync, constants, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StoreError } from './database.js';
 import { Sqlite } from './sqlite-driver.js';
@@ -55,6 +55,7 @@ export function restoreSqlite(backup: string, target: string, now = Date.now()):
   const problem = integrityProblem(backup);
   if (problem) throw new StoreError(`${backup} is not a sound SQLite database: ${problem}`);
   const partial = `${target}.restoring`;
+  mkdirSync(dirname(target), { recursive: true });
   rmSync(partial, { force: true });
   copyFileSync(backup, partial, constants.COPYFILE_EXCL);
   try {

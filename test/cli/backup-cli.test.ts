@@ -93,6 +93,9 @@ describe('posgate backup and restore (the embedded SQLite database)', () => {
       expect(wrong.stderr).toMatch(/the backup's keys are under LMK [0-9A-F]{8}, and the LMK here is [0-9A-F]{8}/);
       expect(existsSync(join(dir, 'wrong', 'posgate.db'))).toBe(false);
       expect(existsSync(join(dir, 'y.db')) || existsSync(join(dir, 'x.db'))).toBe(false);
+      // with its LMK named, a backup restores into a directory that does not exist yet
+      const fresh = posgateBinary(['restore', '--from', copy, '--db', join(dir, 'new', 'place', 'posgate.db'), '--lmk-file', `${db}.lmk`]);
+      expect({ code: fresh.code, stderr: fresh.stderr }).toEqual({ code: 0, stderr: '' });
       // the served database was neither moved aside nor replaced: the host still serves it
       expect(readdirSync(dir).filter((f) => f.includes('before-restore'))).toEqual([]);
       expect((await fetch(`http://127.0.0.1:${host.httpPort}/healthz`)).status).toBe(200);
