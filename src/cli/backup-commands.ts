@@ -17,7 +17,8 @@ import { DEFAULT_DB, storeHsm, withStore } from './platform-commands.js';
 
 type Run = (action: () => Promise<void> | void, json: () => boolean) => Promise<void>;
 
-const n = (count: number) => count.toLocaleString('en-US');
+/** `1 transaction`, `91,757 transactions` */
+const n = (count: number, what: string) => `${count.toLocaleString('en-US')} ${what}${count === 1 ? '' : 's'}`;
 
 const POSTGRES_ADVICE = 'posgate backup and restore copy the embedded SQLite database; back up PostgreSQL with its own tools (pg_dump and pg_restore), and keep the LMK apart from the dump';
 
@@ -77,7 +78,7 @@ export function backupCommand(io: Io, run: Run): Command {
           await audited(store, hsm, 'database.backup', { file: out, bytes, transactions: copy.transactions });
           const lmkFile = o.lmkFile ?? (process.env.POSGATE_LMK ? 'POSGATE_LMK' : `${source}.lmk`);
           emit(io, Boolean(o.json), { file: out, bytes, transactions: copy.transactions, terminals: copy.terminals, cards: copy.cards, ledger_ok: copy.ledgerOk, lmk_id: hsm.lmkId }, () => [
-            `backup of ${source} written to ${out} (${(bytes / 1_048_576).toFixed(1)} MB, mode 0600): ${n(copy.transactions)} transactions, ${n(copy.terminals)} terminals, ${n(copy.cards)} cards; ledger ${copy.ledgerOk ? 'OK' : 'NOT OK (run posgate ledger verify on it)'}`,
+            `backup of ${source} written to ${out} (${(bytes / 1_048_576).toFixed(1)} MB, mode 0600): ${n(copy.transactions, 'transaction')}, ${n(copy.terminals, 'terminal')}, ${n(copy.cards, 'card')}; ledger ${copy.ledgerOk ? 'OK' : 'NOT OK (run posgate ledger verify on it)'}`,
             `its keys are under LMK ${hsm.lmkId}, which is not in the backup: keep ${lmkFile} safe, and apart from it`,
           ]);
         });
@@ -119,7 +120,7 @@ export function restoreCommand(io: Io, run: Run): Command {
           return verifyLedger(store.db);
         });
         emit(io, Boolean(o.json), { database: target, from, moved_aside: movedAside ?? null, transactions: backup.transactions, ledger_ok: restored.ok }, () => [
-          `restored ${from} into ${target}: ${n(backup.transactions)} transactions, ${n(backup.terminals)} terminals, ${n(backup.cards)} cards; ledger ${restored.ok ? 'OK' : 'NOT OK (run posgate ledger verify)'}`,
+          `restored ${from} into ${target}: ${n(backup.transactions, 'transaction')}, ${n(backup.terminals, 'terminal')}, ${n(backup.cards, 'card')}; ledger ${restored.ok ? 'OK' : 'NOT OK (run posgate ledger verify)'}`,
           movedAside ? `the database that was there is kept as ${movedAside}` : 'there was no database there before',
         ]);
       }, () => Boolean(o.json)),

@@ -70,7 +70,9 @@ describe('posgate backup and restore (the embedded SQLite database)', () => {
     const copy = join(dir, 'copy.db');
     const host = await spawnHost(['--demo', '--db', db]);
     try {
-      expect(posgateBinary(['backup', '--db', db, '--out', copy]).code).toBe(0);
+      const first = posgateBinary(['backup', '--db', db, '--out', copy]);
+      expect(first.stdout).toMatch(new RegExp(`^backup of ${db} written to ${copy} \\(\\d+\\.\\d MB, mode 0600\\): 0 transactions, 2 terminals, \\d+ cards; ledger OK\\n`));
+      expect(first.stdout).toMatch(/^its keys are under LMK [0-9A-F]{8}, which is not in the backup: keep .*posgate\.db\.lmk safe, and apart from it$/m);
       const cases: [string[], string][] = [
         [['backup', '--db', db, '--out', copy], 'exists: a backup never overwrites a file'],
         [['backup', '--db', join(dir, 'nosuch.db'), '--out', join(dir, 'x.db')], 'no database at'],
