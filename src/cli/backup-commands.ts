@@ -75,7 +75,7 @@ export function backupCommand(io: Io, run: Run): Command {
             throw err;
           }
           const copy = await describeCopy(out);
-          await audited(store, hsm, 'database.backup', { file: out, bytes, transactions: copy.transactions });
+          await audited(store, hsm, 'database.backed_up', { file: out, bytes, transactions: copy.transactions });
           const lmkFile = o.lmkFile ?? (process.env.POSGATE_LMK ? 'POSGATE_LMK' : `${source}.lmk`);
           emit(io, Boolean(o.json), { file: out, bytes, transactions: copy.transactions, terminals: copy.terminals, cards: copy.cards, ledger_ok: copy.ledgerOk, lmk_id: hsm.lmkId }, () => [
             `backup of ${source} written to ${out} (${(bytes / 1_048_576).toFixed(1)} MB, mode 0600): ${n(copy.transactions, 'transaction')}, ${n(copy.terminals, 'terminal')}, ${n(copy.cards, 'card')}; ledger ${copy.ledgerOk ? 'OK' : 'NOT OK (run posgate ledger verify on it)'}`,
