@@ -3,10 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { spawnHost } from '../../src/loadgen/index.js';
+import { Sqlite } from '../../src/store/index.js';
 import { approvedSales } from '../support/metrics.js';
 import { posgateBinary, posgateBinaryAsync } from './run-cli.js';
 
 const PAN = '6224242900000113';
+
+/** The audit log's entries about the database itself, oldest first. */
+function auditEntries(file: string): { action: string; actor: string; detail: string }[] {
+  const db = new Sqlite(file, { readonly: true });
+  try {
+    return db.prepare("select action, actor, detail from audit_events where action like 'database.%' order by id").all() as { action: string; actor: string; detail: string }[];
+  } finally {
+    db.close();
+  }
+}
 
 describe('posgate backup and restore (the embedded SQLite database)', () => {
   it('a backup taken while terminals sell is a sound snapshot; restored where the host will run, it serves terminals, and the books and the audit log hold', async () => {
@@ -33,8 +44,8 @@ describe('posgate backup and restore (the embedded SQLite database)', () => {
       await host.stop();
     }
     // the audit log of the live database says who took a backup, and where to
-    const audit = posgateBinary(['audit', 'verify', '--db', db, '--json']);
-    expect(audit.json()).toMatchObject({ ok: true });
+    expect(auditEntries(db)).toEqual([{ action: 'database.backed_up', actor: expect.stringMatching(/^cli:/), detail: expect.stringContaining(copy) }]);
+    expect(posgateBinary(['audit', 'verify', '--db', db, '--json']).json()).toMatchObject({ ok: true });
 
     // another machine: the LMK, kept apart, goes beside the database to be; then the restore
     const there = join(dir, 'there', 'posgate.db');
@@ -56,6 +67,7 @@ describe('posgate backup and restore (the embedded SQLite database)', () => {
     expect(books.ok).toBe(true);
     expect(books.postings).toBe(backup.transactions + 1);
     expect(posgateBinary(['audit', 'verify', '--db', there, '--json']).json()).toMatchObject({ ok: true });
+    expect(auditEntries(there).map((e) => e.action)).toEqual(['database.restored']);
 
     // restored once more over it: the database that was there, with the sale made since, is kept aside
     const over = posgateBinary(['restore', '--from', copy, '--db', there, '--json']).json<{ moved_aside: string; transactions: number }>();
