@@ -23,7 +23,7 @@ export function backupSqlite(source: string, out: string): { readonly bytes: num
     }
     const problem = integrityProblem(out);
     if (problem) throw new StoreError(`the copy failed its integrity check: ${problem}`);
-    syncFile(out);
+    syncPath(out);
   } catch (err) {
     rmSync(out, { force: true });
     throw err;
@@ -60,7 +60,7 @@ export function restoreSqlite(backup: string, target: string, now = Date.now()):
   copyFileSync(backup, partial, constants.COPYFILE_EXCL);
   try {
     chmodSync(partial, 0o600);
-    syncFile(partial);
+    syncPath(partial);
   } catch (err) {
     rmSync(partial, { force: true });
     throw err;
@@ -71,21 +71,13 @@ export function restoreSqlite(backup: string, target: string, now = Date.now()):
     for (const suffix of ['-wal', '-shm', '']) if (existsSync(target + suffix)) renameSync(target + suffix, movedAside + suffix);
   }
   renameSync(partial, target);
-  syncDirectory(dirname(target));
+  syncPath(dirname(target));
   return movedAside ? { movedAside } : {};
 }
 
-function syncFile(file: string): void {
-  const fd = openSync(file, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** Makes a file's contents, or a directory's entries (a rename), durable. */
+function syncPath(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {
