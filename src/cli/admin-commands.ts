@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { AuditLog } from '../audit/index.js';
 import { isWeakDesKey, withOddParity } from '../crypto/index.js';
 import { HsmError, type Hsm } from '../hsm/index.js';
-import { createMerchant, createTerminal, issueActivationCode, merchantByMid, merchantSummaries, nextTid, passwordFreeOf, passwordFreeProblem, provisionOperators, requireSignIn, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
+import { createMerchant, createTerminal, firstOperatorPasswords, issueActivationCode, merchantByMid, merchantSummaries, newActivationCode, nextTid, operatorPassword, passwordFreeOf, passwordFreeProblem, provisionOperators, requireSignIn, resetOperator, setPasswordFree, terminalByTid, terminalSummaries, updateTerminal, type PasswordFreeSettings, type Terminal } from '../merchants/index.js';
 import { formatYuan } from '../terminal/index.js';
 import type { Store } from '../store/index.js';
 import { cliActor, emit, parseYuan, UsageError, type Io } from './output.js';
@@ -193,15 +193,16 @@ export function terminalsCommand(io: Io, run: Run): Command {
         if (o.tid !== undefined && !/^[0-9]{8}$/.test(o.tid)) throw new UsageError('invalid_tid', 'a terminal ID is 8 digits');
         if (o.serial !== undefined && !/^[\x21-\x7e]{1,32}$/.test(o.serial)) throw new UsageError('invalid_serial', 'a serial number is 1 to 32 printable characters, no spaces');
         const hsm = storeHsm(store, o.lmkFile);
+        const passwords = await firstOperatorPasswords((clear) => hsm.hashPassword(clear)); // hashed before the write lock is taken
         const made = await store.transact(async (trx) => {
           const merchant = await merchantByMid(trx, o.mid);
           if (!merchant) throw new UsageError('unknown_merchant', `no merchant ${o.mid}`);
           const tid = o.tid ?? (await nextTid(trx));
           if (await terminalByTid(trx, tid)) throw new UsageError('terminal_exists', `terminal ${tid} already exists`);
           const terminal = await createTerminal(trx, { merchantId: merchant.id, tid, ...(o.serial ? { serial: o.serial } : {}), model: o.model, ...(o.name ? { name: o.name } : {}), supervisorCheck: o.supervisorCheck });
-          const operators = await provisionOperators(trx, terminal.id, (clear) => hsm.hashPassword(clear));
+          await provisionOperators(trx, terminal.id, passwords);
           await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.created', subject: terminal.id, outcome: 'success', detail: { tid, mid: merchant.mid, serial: o.serial ?? null } });
-          return { tid, mid: merchant.mid, operators };
+          return { tid, mid: merchant.mid, operators: passwords.map((p) => ({ no: p.no, role: p.role, password: p.clear })) };
         });
         emit(io, Boolean(o.json), made, () => [
           `terminal ${made.tid} added to merchant ${made.mid}. Its operators' one-time passwords (shown once, to be changed at first use):`,
@@ -228,11 +229,12 @@ export function terminalsCommand(io: Io, run: Run): Command {
         const serial = o.serial ?? terminal.serial;
         const now = Date.now();
         const ttlMs = 24 * 3600_000;
-        const code = await store.transact(async (trx) => {
-          const issued = await issueActivationCode(trx, (clear) => hsm.hashPassword(clear), terminal.id, serial, ttlMs, now);
+        const issued = await newActivationCode((clear) => hsm.hashPassword(clear));
+        await store.transact(async (trx) => {
+          await issueActivationCode(trx, terminal.id, issued, serial, ttlMs, now);
           await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: 'terminal.activation_code_issued', subject: terminal.id, outcome: 'success', detail: { serial, expires_at: now + ttlMs } }, now);
-          return issued;
         });
+        const code = issued.clear;
         const expires = new Date(now + ttlMs).toISOString();
         emit(io, Boolean(o.json), { tid: terminal.tid, activation_code: code, serial, expires_at: expires }, () => [
           `activation code for terminal ${terminal.tid}: ${code}`,
@@ -303,10 +305,11 @@ export function terminalsCommand(io: Io, run: Run): Command {
         if (!/^[0-9]{2}$/.test(o.operator)) throw new UsageError('invalid_operator', 'an operator number is 2 digits');
         const hsm = storeHsm(store, o.lmkFile);
         const terminal = await terminalNamed(store, o.tid);
+        const p = await operatorPassword(o.operator, (clear) => hsm.hashPassword(clear));
         const reset = await store.transact(async (trx) => {
-          const r = await resetOperator(trx, terminal.id, o.operator, (clear) => hsm.hashPassword(clear));
-          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: r.created ? 'operator.created' : 'operator.password_reset', subject: `operator:${terminal.tid}:${o.operator}`, outcome: 'success', detail: { role: r.role } });
-          return r;
+          const { created } = await resetOperator(trx, terminal.id, p);
+          await new AuditLog(store.engine, hsm).append(trx, { actor: cliActor(), action: created ? 'operator.created' : 'operator.password_reset', subject: `operator:${terminal.tid}:${o.operator}`, outcome: 'success', detail: { role: p.role } });
+          return { created, role: p.role, password: p.clear };
         });
         emit(io, Boolean(o.json), { tid: terminal.tid, operator: o.operator, role: reset.role, password: reset.password, created: reset.created }, () => [
           `${reset.created ? 'new operator' : 'operator'} ${o.operator} (${reset.role}) of terminal ${terminal.tid}: one-time password ${reset.password}`,

@@ -326,39 +326,54 @@ export function randomOperatorPassword(role: OperatorRole): string {
 export const FIRST_OPERATORS = ['99', '00', '01'] as const;
 
 /**
- * Gives a new terminal its first operators (FIRST_OPERATORS), each with a random password that must
- * be changed at first use. Only the hashes are stored; the passwords are returned once, in clear,
- * for whoever set the terminal up to hand over.
+ * A secret made and hashed before the transaction that stores it: argon2id takes tens of
+ * milliseconds, too long to hold SQLite's write lock (and the host's next group) for. The clear
+ * form is shown once; only the hash is stored.
  */
-export async function provisionOperators(trx: Transaction<Database>, terminalId: string, hashPassword: (clear: string) => Promise<string>, now = Date.now()): Promise<{ no: string; role: OperatorRole; password: string }[]> {
-  const out: { no: string; role: OperatorRole; password: string }[] = [];
-  for (const no of FIRST_OPERATORS) {
-    const role = operatorRole(no);
-    const password = randomOperatorPassword(role);
-    await putOperator(trx, terminalId, no, await hashPassword(password), true, now);
-    out.push({ no, role, password });
-  }
+export interface HashedSecret {
+  readonly clear: string;
+  readonly hash: string;
+}
+
+export interface OperatorPassword extends HashedSecret {
+  readonly no: string;
+  readonly role: OperatorRole;
+}
+
+/** A random one-time password for operator `no` (see randomOperatorPassword), hashed. */
+export async function operatorPassword(no: string, hashPassword: (clear: string) => Promise<string>): Promise<OperatorPassword> {
+  if (!/^[0-9]{2}$/.test(no)) throw new RangeError('operator numbers are 2 digits');
+  const role = operatorRole(no);
+  const clear = randomOperatorPassword(role);
+  return { no, role, clear, hash: await hashPassword(clear) };
+}
+
+/** One-time passwords for a new terminal's first operators (FIRST_OPERATORS): the administrator, the supervisor and one cashier. */
+export async function firstOperatorPasswords(hashPassword: (clear: string) => Promise<string>): Promise<OperatorPassword[]> {
+  const out: OperatorPassword[] = [];
+  for (const no of FIRST_OPERATORS) out.push(await operatorPassword(no, hashPassword));
   return out;
 }
 
+/** Gives a new terminal its first operators, each with its one-time password (to be changed at first use). */
+export async function provisionOperators(trx: Transaction<Database>, terminalId: string, passwords: readonly OperatorPassword[], now = Date.now()): Promise<void> {
+  for (const p of passwords) await putOperator(trx, terminalId, p.no, p.hash, true, now);
+}
+
 /**
- * A support-assisted reset (or a new operator): operator `no` of the terminal gets a random
- * one-time password, to be changed at first use, and any lock is lifted. The old password goes
- * into the history, so it cannot be chosen again (§10.3). Returns the password, once, in clear.
+ * A support-assisted reset (or a new operator): the operator gets the one-time password `p`, to
+ * be changed at first use, and any lock is lifted. The old password goes into the history, so it
+ * cannot be chosen again (§10.3). Says whether the operator is new.
  */
-export async function resetOperator(trx: Transaction<Database>, terminalId: string, no: string, hashPassword: (clear: string) => Promise<string>, now = Date.now()): Promise<{ role: OperatorRole; password: string; created: boolean }> {
-  if (!/^[0-9]{2}$/.test(no)) throw new RangeError('operator numbers are 2 digits');
-  const role = operatorRole(no);
-  const password = randomOperatorPassword(role);
-  const hash = await hashPassword(password);
-  const current = await operator(trx, terminalId, no);
+export async function resetOperator(trx: Transaction<Database>, terminalId: string, p: OperatorPassword, now = Date.now()): Promise<{ created: boolean }> {
+  const current = await operator(trx, terminalId, p.no);
   if (!current) {
-    await putOperator(trx, terminalId, no, hash, true, now);
-    return { role, password, created: true };
+    await putOperator(trx, terminalId, p.no, p.hash, true, now);
+    return { created: true };
   }
   const history = JSON.parse(current.password_history) as string[];
-  await updateOperator(trx, terminalId, no, { password_hash: hash, password_history: JSON.stringify([current.password_hash, ...history].slice(0, 3)), must_change: 1, failures: 0, locked_until: null, lockouts: 0, updated_at: now });
-  return { role, password, created: false };
+  await updateOperator(trx, terminalId, p.no, { password_hash: p.hash, password_history: JSON.stringify([current.password_hash, ...history].slice(0, 3)), must_change: 1, failures: 0, locked_until: null, lockouts: 0, updated_at: now });
+  return { created: false };
 }
 
 export async function operator(db: Db, terminalId: string, no: string): Promise<Operator | undefined> {
@@ -369,18 +384,22 @@ export async function updateOperator(db: Db, terminalId: string, no: string, pat
   await db.updateTable('operators').set(patch).where('terminal_id', '=', terminalId).where('no', '=', no).execute();
 }
 
+/** A one-time activation code (protocol §10.1): 12 random digits, hashed. */
+export async function newActivationCode(hashPassword: (clear: string) => Promise<string>): Promise<HashedSecret> {
+  let clear = '';
+  for (let i = 0; i < 12; i++) clear += String(randomInt(0, 10));
+  return { clear, hash: await hashPassword(clear) };
+}
+
 /**
- * A one-time activation code for a terminal (protocol §10.1): 12 digits, valid 24 hours, bound to
- * the serial number when one is given; issuing a new code voids the previous one. Only its
- * argon2id hash is stored; the code is returned once, to be shown to the installer.
+ * Sets a terminal's activation code: valid 24 hours, bound to the serial number when one is given;
+ * a new code voids the previous one. Only its argon2id hash is stored; the code is shown once, to
+ * the installer.
  */
-export async function issueActivationCode(trx: Transaction<Database>, hashPassword: (clear: string) => Promise<string>, terminalId: string, serial: string | null, ttlMs = 24 * 3600_000, now = Date.now()): Promise<string> {
-  let code = '';
-  for (let i = 0; i < 12; i++) code += String(randomInt(0, 10));
+export async function issueActivationCode(trx: Transaction<Database>, terminalId: string, code: HashedSecret, serial: string | null, ttlMs = 24 * 3600_000, now = Date.now()): Promise<void> {
   await trx
     .updateTable('terminals')
-    .set({ activation_code_hash: await hashPassword(code), activation_expires_at: now + ttlMs, activation_serial: serial, activation_failures: 0 })
+    .set({ activation_code_hash: code.hash, activation_expires_at: now + ttlMs, activation_serial: serial, activation_failures: 0 })
     .where('id', '=', terminalId)
     .execute();
-  return code;
 }

@@ -7,7 +7,7 @@ import { approvedSales } from '../support/metrics.js';
 import { posgateBinaryAsync } from './run-cli.js';
 
 describe('posgate commands beside a running host (SQLite)', () => {
-  it('commands that write — a backup, key rotation, a new merchant — work beside a host busy selling, and the host answers every sale', async () => {
+  it('commands that write — a backup, key rotation, a new merchant or terminal, one-time codes and passwords — work beside a host busy selling, and the host answers every sale', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'posgate-busy-'));
     const db = join(dir, 'posgate.db');
     const host = await spawnHost(['--demo', '--demo-terminals', '5', '--db', db]);
@@ -25,6 +25,10 @@ describe('posgate commands beside a running host (SQLite)', () => {
         ['merchants', 'add', '--mid', '898310058120005', '--name', 'Busy 3'],
         ['terminals', 'rotate-keys', '--tid', '30000005'],
         ['merchants', 'add', '--mid', '898310058120006', '--name', 'Busy 4'],
+        // these hash a one-time password or code (argon2id) before they take the write lock
+        ['terminals', 'add', '--mid', '898310054110001', '--serial', 'BUSY-0001'],
+        ['terminals', 'activation-code', '--tid', '30000005'],
+        ['terminals', 'reset-operator', '--tid', '30000005', '--operator', '02'],
         ['backup', '--out', join(dir, 'b2.db')],
       ];
       for (const args of commands) {

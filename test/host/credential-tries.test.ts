@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
+import { terminalByTid } from '../../src/merchants/index.js';
+import { issueCode } from '../support/activation.js';
 import { startTestPlatform, type TestPlatform } from '../support/platform.js';
 import { RawLink } from '../support/raw-link.js';
 import { build, giveSpecKeys, hex, pinBlock, rcOf } from '../support/spec-frames.js';
@@ -64,7 +65,7 @@ describe.each(ENGINES)('host on %s: tries at a password made all at once', (engi
     if (!p) return;
     const { store, hsm } = p.platform;
     const terminal = (await terminalByTid(store.db, p.info.terminals[2]!.tid))!;
-    const code = await store.transact((trx) => issueActivationCode(trx, (c) => hsm.hashPassword(c), terminal.id, 'PGSIM-0003'));
+    const code = await issueCode(store, hsm, terminal.id, 'PGSIM-0003');
     const wrong = (i: number) => String((Number(code) + 1 + i) % 1e12).padStart(12, '0');
     // each try from a terminal object (and connection) of its own
     const codes = (await Promise.all(Array.from({ length: 8 }, (_, i) => p!.terminal(2, { responseTimeoutMs: 10_000 }).activate('PGSIM-0003', wrong(i))))).map((r) => r.rc);
@@ -78,7 +79,7 @@ describe.each(ENGINES)('host on %s: tries at a password made all at once', (engi
     const { store, hsm } = p.platform;
     const tid = p.info.terminals[0]!.tid;
     const terminal = (await terminalByTid(store.db, tid))!;
-    const code = await store.transact((trx) => issueActivationCode(trx, (c) => hsm.hashPassword(c), terminal.id, 'PGSIM-0001'));
+    const code = await issueCode(store, hsm, terminal.id, 'PGSIM-0001');
     const installers = Array.from({ length: 3 }, () => p!.terminal(0, { responseTimeoutMs: 10_000 }));
     const results = await Promise.all(installers.map((t) => t.activate('PGSIM-0001', code)));
     expect(results.map((r) => r.rc).sort()).toEqual(['00', '55', '55']);

@@ -1,7 +1,8 @@
 import { Algorithm, hash as argon2Hash } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/audit/index.js';
-import { issueActivationCode, terminalByTid } from '../../src/merchants/index.js';
+import { terminalByTid } from '../../src/merchants/index.js';
+import { issueCode } from '../support/activation.js';
 import { ENGINES } from '../support/stores.js';
 import { platformFor, type TestPlatform } from '../support/platform.js';
 
@@ -111,7 +112,7 @@ describe.each(ENGINES)('host on %s: operators and activation', (engine) => {
     const { store, hsm } = p.platform;
     const tid = p.info.terminals[2]!.tid;
     const terminal = (await terminalByTid(store.db, tid))!;
-    const code = await store.transact((trx) => issueActivationCode(trx, (c) => hsm.hashPassword(c), terminal.id, 'PGSIM-0003'));
+    const code = await issueCode(store, hsm, terminal.id, 'PGSIM-0003');
     const t = p.terminal(2);
     const wrong = await t.activate('PGSIM-0003', code === '000000000000' ? '000000000001' : '000000000000');
     expect(wrong.rc).toBe('55');
