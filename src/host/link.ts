@@ -1,8 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AcquiringHost } from './host.js';
-import type { HostConfig } from './config.js';
-import type { LinkInfo } from './context.js';
 import { FRAME_LENGTH_MIN } from '../iso8583/index.js';
 
 /**
@@ -26,43 +24,8 @@ const CLOSE_GRACE_MS = 5_000;
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
-export interface IsoListenOptions {
-  readonly port: number;
-  readonly hostname?: string;
-  readonly tls?: TlsOptions;
-}
-
-/** The link's limits (HostConfig's). */
-export type LinkLimits = Pick<HostConfig, 'frameBytesMax' | 'frameCompleteMsMax' | 'connectionIdleMsMax' | 'connectionQueuedMax' | 'connectionsMax'>;
-
-/** What the link hands frames to and tells about its connections: the host, through listenIso (or a test's fake). */
-export interface FrameSink {
-  readonly limits: LinkLimits;
-  handle(frame: Buffer, link: LinkInfo): Promise<{ readonly response: Uint8Array } | { readonly close: string }>;
-  connectionOpened(): void;
-  connectionClosed(): void;
-  frameRejected(reason: string): void;
-  log(level: 'info' | 'error' | 'debug', fields: Record<string, unknown>, message: string): void;
-}
-
-/** The link on this thread, handing frames straight to `host`. */
-export function listenIso(host: AcquiringHost, options: IsoListenOptions): Promise<IsoListener> {
+export async function listenIso(host: AcquiringHost, options: { port: number; hostname?: string; tls?: TlsOptions }): Promise<IsoListener> {
   const { config, log, metrics } = host.deps;
-  return listenFrames(
-    {
-      limits: config,
-      handle: (frame, link) => host.handle(frame, link),
-      connectionOpened: () => metrics.connections.inc(),
-      connectionClosed: () => metrics.connections.dec(),
-      frameRejected: (reason) => metrics.framesRejected.inc({ reason }),
-      log: (level, fields, message) => log[level](fields, message),
-    },
-    options,
-  );
-}
-
-export async function listenFrames(sink: FrameSink, options: IsoListenOptions): Promise<IsoListener> {
-  const config = sink.limits;
   const sockets = new Set<Socket>();
   // frames taken in and not yet answered, over every connection; `drained` hears when none are left
   let inFlight = 0;
@@ -74,7 +37,7 @@ export async function listenFrames(sink: FrameSink, options: IsoListenOptions): 
   };
   const onConnection = (socket: Socket, tls: boolean) => {
     sockets.add(socket);
-    sink.connectionOpened();
+    metrics.connections.inc();
     socket.setNoDelay(true);
     const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const link = { remote, tls, loopback: LOOPBACK.test(socket.remoteAddress ?? '') };
@@ -92,8 +55,8 @@ export async function listenFrames(sink: FrameSink, options: IsoListenOptions): 
     const close = (reason: string) => {
       if (closed) return;
       closed = true;
-      if (reason !== 'peer_closed') sink.log('info', { remote, reason }, 'closing terminal connection');
-      if (reason !== 'peer_closed' && reason !== 'idle') sink.frameRejected(reason);
+      if (reason !== 'peer_closed') log.info({ remote, reason }, 'closing terminal connection');
+      if (reason !== 'peer_closed' && reason !== 'idle') metrics.framesRejected.inc({ reason });
       clearTimeout(frameTimer);
       clearTimeout(idleTimer);
       socket.destroy();
@@ -104,8 +67,8 @@ export async function listenFrames(sink: FrameSink, options: IsoListenOptions): 
       while (queue.length > 0 && !closed) {
         const frame = queue[0]!;
         handling = true;
-        const outcome = await sink.handle(frame, link).catch((err: unknown) => {
-          sink.log('error', { err: String(err) }, 'frame handler failed');
+        const outcome = await host.handle(frame, link).catch((err: unknown) => {
+          log.error({ err: String(err) }, 'frame handler failed');
           return { close: 'handler_failure' } as const;
         });
         handling = false;
@@ -147,7 +110,7 @@ export async function listenFrames(sink: FrameSink, options: IsoListenOptions): 
         frameTimer.unref();
       }
     });
-    socket.on('error', (err) => sink.log('debug', { remote, err: err.message }, 'terminal connection error'));
+    socket.on('error', (err) => log.debug({ remote, err: err.message }, 'terminal connection error'));
     socket.on('close', () => {
       // frames that will not be processed now (the pump stops at `closed`) no longer count; the
       // one in the host's hands counts until its outcome is in
@@ -158,7 +121,7 @@ export async function listenFrames(sink: FrameSink, options: IsoListenOptions): 
       clearTimeout(frameTimer);
       clearTimeout(idleTimer);
       sockets.delete(socket);
-      sink.connectionClosed();
+      metrics.connections.dec();
     });
   };
 

@@ -7,7 +7,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * and requests print masked by themselves (host/card-input.ts, host/request.ts).
  */
 const SECRET_KEYS = ['pan', 'track2', 'track', 'pin', 'pinBlock', 'password', 'newPassword', 'otp', 'activationCode', 'key', 'tmk', 'pik', 'mak', 'tdk'];
-export const REDACTED_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`]);
+const REDACTED_PATHS: readonly string[] = SECRET_KEYS.flatMap((k) => [k, `*.${k}`]);
 
 /** The host's structured log: JSON lines, tagged with the service, secrets censored. */
 export function hostLogger(level: string, destination?: DestinationStream): Logger {

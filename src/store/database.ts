@@ -157,9 +157,8 @@ const IDLE_IN_TRANSACTION_MS = 30_000;
  * reading a backup as it is without changing a byte of it.
  */
 export function openSqliteReadOnly(file: string): { readonly db: Kysely<Database>; close(): Promise<void> } {
-  const sqlite = new Sqlite(file, { readonly: true, fileMustExist: true });
-  sqlite.pragma('foreign_keys = ON');
-  const db = sqliteKysely(cachingSqlite(sqlite));
+  // the same as the host's own read connection (a read-only open of a missing file fails)
+  const db = sqliteKysely(cachingSqlite(openSqlite(file, true)));
   return { db, close: () => db.destroy() };
 }
 
