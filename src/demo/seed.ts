@@ -4,7 +4,7 @@ import type { Hsm } from '../hsm/index.js';
 import { simulatorTrack2, type IssuerSimulator, type NewCard } from '../issuer/index.js';
 import { ensureSystemAccounts } from '../ledger/index.js';
 import { createMerchant, createTerminal, merchantByMid, putOperator, terminalByTid, type OperatorRole } from '../merchants/index.js';
-import type { Store } from '../store/index.js';
+import { invalidateCommitted, type Store } from '../store/index.js';
 import { ChipCardSimulator } from '../terminal/index.js';
 
 /**
@@ -166,7 +166,10 @@ export async function seedDemo(store: Store, hsm: Hsm, issuer: IssuerSimulator, 
       const existing = await trx.selectFrom('cards').select(['id', 'imk_ac']).where('pan_hash', '=', hsm.panHash(c.pan)).executeTakeFirst();
       if (!existing) await issuer.issueCard(trx, { pan: c.pan, expiry: c.expiry, serviceCode: '101', ...c.card });
       // demo databases made before chip keys existed: their cards get the chip application now
-      else if (existing.imk_ac === null) await trx.updateTable('cards').set({ imk_ac: DEMO_IMK_AC_NAME }).where('id', '=', existing.id).execute();
+      else if (existing.imk_ac === null) {
+        invalidateCommitted(trx); // written around the cards the issuer keeps
+        await trx.updateTable('cards').set({ imk_ac: DEMO_IMK_AC_NAME }).where('id', '=', existing.id).execute();
+      }
     }
     for (let i = 0; i < terminalCount; i++) {
       const loadPan = loadTestPan(i);

@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { arqcData } from '../crypto/index.js';
 import type { ChipCryptogram, Hsm, KeyBlock, PinInput } from '../hsm/index.js';
 import type { CardsTable, Database, Engine } from '../store/index.js';
-import { newId, type BatchRead } from '../store/index.js';
+import { invalidateCommitted, newId, type BatchRead } from '../store/index.js';
 import { CardsInTransaction } from './cards-in-transaction.js';
 
 /**
@@ -143,6 +143,8 @@ export async function cardSummaries(db: Kysely<Database>): Promise<CardSummary[]
 
 /** Sets a card's status (a card reported lost, found again…) or its balance; false when there is no such card. */
 export async function updateCard(trx: Trx, id: string, patch: { readonly status?: CardStatus; readonly balanceFen?: number }): Promise<boolean> {
+  // written around the cards a host keeps (CardsInTransaction): in the host's own process they are read again
+  invalidateCommitted(trx);
   const r = await trx
     .updateTable('cards')
     .set({ ...(patch.status ? { status: patch.status } : {}), ...(patch.balanceFen !== undefined ? { balance_fen: patch.balanceFen } : {}) })

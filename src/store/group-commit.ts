@@ -2,7 +2,7 @@ import { CompiledQuery, PostgresAdapter, sql, type Kysely, type Transaction } fr
 import type { Database } from './schema.js';
 import { readAhead, type ReadHint } from './batch-read.js';
 import { commitFailedCleanly, OutcomeInDoubtError, storeUnavailable } from './failures.js';
-import { param, prepared, type Prepared } from './prepared.js';
+import { param, prepared, sqliteConnectionOf, type Prepared } from './prepared.js';
 
 export type Work<T> = (trx: Transaction<Database>) => Promise<T>;
 
@@ -38,6 +38,12 @@ interface Scope {
   unitRows: Map<DeferredTable, Record<string, unknown>[]>;
   /** writes a domain holds back until the end of the transaction (see beforeCommit) */
   beforeCommit: (() => Promise<void>)[];
+  /** what a domain does once this transaction has committed (see afterCommit) */
+  afterCommit: (() => void)[];
+  /** the committer's cache epoch for this transaction (see committedEpoch); undefined where nothing is kept across transactions */
+  readonly epoch: number | undefined;
+  /** a write in this transaction went around the domains' caches (see invalidateCommitted) */
+  invalidates: boolean;
   /** writes a domain hands over for the group's final statement (see deferWrite); PostgreSQL only */
   finalWrites?: (() => DeferredWrite | undefined)[];
 }
@@ -106,6 +112,32 @@ export function deferWrite(trx: Transaction<Database>, collect: () => DeferredWr
   if (!scope.finalWrites) return false;
   scope.finalWrites.push(collect);
   return true;
+}
+
+/**
+ * Runs `then` once this transaction has committed (never when it rolls back): for a domain that
+ * keeps what the transaction committed (CommittedRows).
+ */
+export function afterCommit(trx: Transaction<Database>, then: () => void): void {
+  scopeOf(trx, 'afterCommit').afterCommit.push(then);
+}
+
+/**
+ * A number that stays the same from one group transaction to the next for as long as nothing but
+ * this committer's own transactions has changed the database: rows kept from an earlier transaction
+ * of the same epoch are as the database holds them. It changes when another connection has
+ * committed (SQLite's data_version: a posgate command beside the host), after a transaction rolled
+ * back, and after one that wrote around the caches (invalidateCommitted). Undefined where rows must
+ * not be kept across transactions at all: PostgreSQL, where other hosts write the same rows.
+ */
+export function committedEpoch(trx: Transaction<Database>): number | undefined {
+  return scopeOf(trx, 'committedEpoch').epoch;
+}
+
+/** This transaction writes rows a domain may keep (CommittedRows) without telling it: nothing kept survives it. */
+export function invalidateCommitted(trx: Transaction<Database>): void {
+  const scope = scopes.get(trx);
+  if (scope) scope.invalidates = true;
 }
 
 export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
@@ -276,6 +308,10 @@ export class GroupCommitter {
   private readonly roundTrips: boolean;
   private readonly durability: DeferredDurability | undefined;
   private readonly postgres: boolean;
+  /** SQLite: the connection's data_version at the last group, and the cache epoch (see committedEpoch) */
+  private readonly dataVersion: (() => number) | undefined;
+  private dataVersionSeen: number | undefined;
+  private epoch = 0;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -287,6 +323,24 @@ export class GroupCommitter {
     this.concurrency = options.durability ? 1 : Math.max(1, options.concurrency ?? 1);
     // The group's one final statement is PostgreSQL SQL; with round trips simulated on SQLite (tests), rows go in per table.
     this.postgres = this.roundTrips && db.getExecutor().adapter instanceof PostgresAdapter;
+    // One SQLite connection writes through this committer: another connection's commit shows in
+    // its data_version, which its own commits leave as it is.
+    const sqlite = this.roundTrips ? undefined : sqliteConnectionOf(db);
+    if (sqlite) {
+      const statement = sqlite.own('pragma data_version').pluck(true);
+      this.dataVersion = () => Number(statement.get());
+    }
+  }
+
+  /** The epoch of a group transaction that has just begun (and holds SQLite's write lock, so no other connection commits meanwhile). */
+  private epochNow(): number | undefined {
+    if (!this.dataVersion) return undefined;
+    const version = this.dataVersion();
+    if (version !== this.dataVersionSeen) {
+      this.dataVersionSeen = version;
+      this.epoch++;
+    }
+    return this.epoch;
   }
 
   /** `hints`: the keyed reads the unit will make, which a group on PostgreSQL makes once for all its units. */
@@ -387,8 +441,9 @@ export class GroupCommitter {
     const durability = this.durability;
     // set once every unit has run: a failure after that is the COMMIT's
     let committing = false;
+    let scope: Scope | undefined;
     const run = async (trx: Transaction<Database>) => {
-      await this.runBatch(trx, batch, values);
+      scope = await this.runBatch(trx, batch, values);
       committing = true;
     };
     try {
@@ -405,6 +460,8 @@ export class GroupCommitter {
           }
         });
     } catch (error) {
+      // rolled back (or in doubt): what domains kept from this transaction's reads is not trusted
+      this.epoch++;
       if (committing && !commitFailedCleanly(error)) {
         throw new OutcomeInDoubtError(`the COMMIT of ${batch.length} unit(s) failed and may have taken effect: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -412,11 +469,24 @@ export class GroupCommitter {
     }
     this.commits++;
     this.units += batch.length;
+    for (const then of scope!.afterCommit) then();
+    if (scope!.invalidates) this.epoch++;
     return values;
   }
 
-  private async runBatch(trx: Transaction<Database>, batch: readonly Pending[], values: unknown[]): Promise<void> {
-    const scope: Scope = { committed: new Map(), unit: new Map(), deferRows: this.roundTrips, rows: new Map(), unitRows: new Map(), beforeCommit: [], ...(this.postgres ? { finalWrites: [] } : {}) };
+  private async runBatch(trx: Transaction<Database>, batch: readonly Pending[], values: unknown[]): Promise<Scope> {
+    const scope: Scope = {
+      committed: new Map(),
+      unit: new Map(),
+      deferRows: this.roundTrips,
+      rows: new Map(),
+      unitRows: new Map(),
+      beforeCommit: [],
+      afterCommit: [],
+      epoch: this.epochNow(),
+      invalidates: false,
+      ...(this.postgres ? { finalWrites: [] } : {}),
+    };
     scopes.set(trx, scope);
     if (this.roundTrips && batch.length > 1) await readAhead(trx, batch.flatMap((unit) => unit.hints));
     for (const unit of batch) {
@@ -429,5 +499,6 @@ export class GroupCommitter {
       await flushRows(trx, scope);
       await flushBalances(trx, scope);
     }
+    return scope;
   }
 }

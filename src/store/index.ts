@@ -3,7 +3,8 @@ export { openSqliteReadOnly, openStore, parseDbUrl, StoreError, type Store, type
 export { backupSqlite, integrityProblem, restoreSqlite } from './backup.js';
 export { TransactionCache, type BatchRead, type ReadHint } from './batch-read.js';
 export { lockedOn, type Engine } from './engine.js';
-export { beforeCommit, deferBalanceChange, deferInsert, deferWrite, type DeferredWrite, GROUP_UNITS_MAX, type DeferredTable, type UnitOptions, type Work } from './group-commit.js';
+export { afterCommit, beforeCommit, committedEpoch, deferBalanceChange, deferInsert, deferWrite, invalidateCommitted, type DeferredWrite, GROUP_UNITS_MAX, type DeferredTable, type UnitOptions, type Work } from './group-commit.js';
+export { CommittedRows } from './committed-rows.js';
 export { newId } from './ids.js';
 export type * from './schema.js';
 export { param, prepared, type Prepared } from './prepared.js';

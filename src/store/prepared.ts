@@ -17,6 +17,11 @@ export function registerSqliteConnection(db: Kysely<Database>, connection: Sqlit
   sqliteConnections.set(db.getExecutor().adapter, connection);
 }
 
+/** The SQLite connection under a Kysely instance the store opened; undefined for PostgreSQL or a Kysely of another's making. */
+export function sqliteConnectionOf(db: Kysely<Database>): SqliteStatements | undefined {
+  return sqliteConnections.get(db.getExecutor().adapter);
+}
+
 type RowMaker = (values: readonly unknown[]) => unknown;
 const rowMakers = new Map<string, RowMaker>();
 
