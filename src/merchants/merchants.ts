@@ -4,7 +4,7 @@ import { weakPinReason } from '../crypto/index.js';
 import { ensureMerchantAccounts } from '../ledger/index.js';
 import type { KeyBlock } from '../hsm/index.js';
 import type { Database, MerchantsTable, OperatorsTable, TerminalsTable } from '../store/index.js';
-import { newId } from '../store/index.js';
+import { invalidateCommitted, newId } from '../store/index.js';
 
 /** Merchants, their terminals and the terminals' operators. */
 type Db = Kysely<Database> | Transaction<Database>;
@@ -288,6 +288,8 @@ export async function requireSignIn(trx: Transaction<Database>, which: { readonl
 export type TerminalPatch = Omit<Updateable<TerminalsTable>, 'id' | 'tid' | 'merchant_id' | 'created_at'>;
 
 export async function updateTerminal(db: Db, id: string, patch: TerminalPatch): Promise<void> {
+  // a terminal's open batch is kept between transactions by the host (open-batch.ts): a new one makes it read again
+  if (patch.open_batch !== undefined) invalidateCommitted(db);
   await db.updateTable('terminals').set(patch).where('id', '=', id).execute();
 }
 

@@ -134,8 +134,14 @@ export function committedEpoch(trx: Transaction<Database>): number | undefined {
   return scopeOf(trx, 'committedEpoch').epoch;
 }
 
+/** Epochs are unique in the process: rows kept for one store are never taken for another's. */
+let epochsMade = 0;
+function nextEpoch(): number {
+  return ++epochsMade;
+}
+
 /** This transaction writes rows a domain may keep (CommittedRows) without telling it: nothing kept survives it. */
-export function invalidateCommitted(trx: Transaction<Database>): void {
+export function invalidateCommitted(trx: Transaction<Database> | Kysely<Database>): void {
   const scope = scopes.get(trx);
   if (scope) scope.invalidates = true;
 }
@@ -311,7 +317,7 @@ export class GroupCommitter {
   /** SQLite: the connection's data_version at the last group, and the cache epoch (see committedEpoch) */
   private readonly dataVersion: (() => number) | undefined;
   private dataVersionSeen: number | undefined;
-  private epoch = 0;
+  private epoch = nextEpoch();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -338,7 +344,7 @@ export class GroupCommitter {
     const version = this.dataVersion();
     if (version !== this.dataVersionSeen) {
       this.dataVersionSeen = version;
-      this.epoch++;
+      this.epoch = nextEpoch();
     }
     return this.epoch;
   }
@@ -461,7 +467,7 @@ export class GroupCommitter {
         });
     } catch (error) {
       // rolled back (or in doubt): what domains kept from this transaction's reads is not trusted
-      this.epoch++;
+      this.epoch = nextEpoch();
       if (committing && !commitFailedCleanly(error)) {
         throw new OutcomeInDoubtError(`the COMMIT of ${batch.length} unit(s) failed and may have taken effect: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -470,7 +476,7 @@ export class GroupCommitter {
     this.commits++;
     this.units += batch.length;
     for (const then of scope!.afterCommit) then();
-    if (scope!.invalidates) this.epoch++;
+    if (scope!.invalidates) this.epoch = nextEpoch();
     return values;
   }
 
