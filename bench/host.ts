@@ -47,7 +47,9 @@ async function realHost(db: string, extra: string[] = []): Promise<MeasuredLoadR
 }
 
 function cpuLine(r: MeasuredLoadReport): string {
-  return r.hostCpuPerSaleUs ? `${''.padEnd(40)} host CPU per sale ${r.hostCpuPerSaleUs.all.toFixed(0)} µs, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs` : '';
+  if (!r.hostCpuPerSaleUs) return '';
+  const machine = r.machine ? `; load generator ${r.machine.loadGeneratorUs.toFixed(0)} µs; machine idle ${r.machine.idlePercent.toFixed(0)} %` : '';
+  return `${''.padEnd(40)} host CPU per sale ${r.hostCpuPerSaleUs.all.toFixed(0)} µs, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs${machine}`;
 }
 
 console.log(`posgate host benchmark: ${terminals} terminals on long-lived connections, PIN sales with MAC, ${seconds} s each, Node ${process.version}, ${availableParallelism()} cores shared by host and load generator`);

@@ -20,6 +20,7 @@ export function reportLines(r: MeasuredLoadReport, where: string): string[] {
     `  throughput   ${Math.round(r.perSecond).toLocaleString('en-US')} approved sales/s (${r.approved.toLocaleString('en-US')} of ${r.requests.toLocaleString('en-US')} requests)`,
     `  latency      p50 ${r.latencyMs.p50.toFixed(2)} ms   p95 ${r.latencyMs.p95.toFixed(2)} ms   p99 ${r.latencyMs.p99.toFixed(2)} ms   max ${r.latencyMs.max.toFixed(1)} ms`,
     ...(r.hostCpuPerSaleUs ? [`  host CPU     ${r.hostCpuPerSaleUs.all.toFixed(0)} µs per sale, of which the main thread ${r.hostCpuPerSaleUs.main.toFixed(0)} µs`] : []),
+    ...(r.machine ? [`  machine      load generator ${r.machine.loadGeneratorUs.toFixed(0)} µs per sale; ${r.machine.idlePercent.toFixed(0)} % of the cores idle`] : []),
     `  errors       ${errors.length === 0 ? 'none' : errors.map(([k, v]) => `${k}: ${v}`).join(', ')}`,
   ];
 }

@@ -84,13 +84,16 @@ describe('the load generator', () => {
     expect(r.stdout).toMatch(/throughput/);
   });
 
-  it('posgate bench with a host of its own also gives that host\'s CPU per sale', async () => {
+  it('posgate bench with a host of its own also gives that host\'s CPU per sale, the load generator\'s, and how idle the machine was', async () => {
     const r = await posgateBinaryAsync(['bench', '--terminals', '2', '--duration', '2', '--json']);
     expect(r.code).toBe(0);
-    const report = r.json<{ approved: number; hostCpuPerSaleUs?: { all: number; main: number } }>();
+    const report = r.json<{ approved: number; hostCpuPerSaleUs?: { all: number; main: number }; machine?: { loadGeneratorUs: number; idlePercent: number } }>();
     expect(report.approved).toBeGreaterThan(0);
     if (process.platform !== 'linux') return; // read from /proc
     expect(report.hostCpuPerSaleUs!.main).toBeGreaterThan(0);
     expect(report.hostCpuPerSaleUs!.all).toBeGreaterThanOrEqual(report.hostCpuPerSaleUs!.main);
+    expect(report.machine!.loadGeneratorUs).toBeGreaterThan(0);
+    expect(report.machine!.idlePercent).toBeGreaterThanOrEqual(0);
+    expect(report.machine!.idlePercent).toBeLessThanOrEqual(100);
   }, 60_000);
 });
