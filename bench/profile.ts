@@ -7,15 +7,7 @@
  * Kysely's lines are their JavaScript around them. The profile is kept for Chrome DevTools. Terminals:
  * BENCH_TERMINALS (64), seconds: BENCH_SECONDS (8).
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runLoadMeasuringHost, spawnHost, storeCommitted } from '../src/loadgen/index.js';
-
-const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-const here = dirname(fileURLToPath(import.meta.url));
+import { runProbedHost, seconds, terminals } from './probed-host.js';
 
 interface ProfileNode {
   readonly id: number;
@@ -75,35 +67,9 @@ function owner(frame: ProfileNode['callFrame']): string {
   return NATIVE[functionName] ?? `native: ${functionName || '(anonymous)'}`;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'posgate-profile-'));
-const profileFile = join(dir, 'host.cpuprofile');
-const preload = join(here, 'profile-probe.js');
-const host = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', `sqlite:${join(dir, 'bench.db')}`], {
-  env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${JSON.stringify(preload)}`.trim(), POSGATE_PROFILE_FILE: profileFile },
-});
-let from: Promise<number> | undefined;
-let report;
-let sales = NaN;
-try {
-  report = await runLoadMeasuringHost(host, {
-    terminals,
-    durationMs: seconds * 1000,
-    onProgress: (p) => {
-      if (p.elapsedMs === 0 || from) return;
-      host.child.kill('SIGUSR2');
-      from = storeCommitted(host.httpPort).then((c) => c.units);
-    },
-  });
-  host.child.kill('SIGUSR1');
-  sales = (await storeCommitted(host.httpPort)).units - ((await from) ?? NaN);
-  for (let i = 0; i < 100 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
-} finally {
-  await host.stop();
-}
-if (!existsSync(profileFile)) throw new Error('the host wrote no profile');
-if (!(sales > 0)) throw new Error('no sale was committed in the measured window');
+const { report, sales, probed, probedFile: profileFile } = await runProbedHost('profile-probe.js', 'POSGATE_PROFILE_FILE', 'host.cpuprofile');
 
-const profile = JSON.parse(readFileSync(profileFile, 'utf8')) as Profile;
+const profile = JSON.parse(probed) as Profile;
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const byOwner = new Map<string, number>();
 let busyUs = 0;

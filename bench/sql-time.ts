@@ -7,15 +7,7 @@
  * thread, so their time is main-thread time. Terminals: BENCH_TERMINALS (64), seconds:
  * BENCH_SECONDS (8).
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runLoadMeasuringHost, spawnHost, storeCommitted } from '../src/loadgen/index.js';
-
-const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
-const here = dirname(fileURLToPath(import.meta.url));
+import { runProbedHost, seconds, terminals } from './probed-host.js';
 
 interface Timed {
   readonly sql: string;
@@ -23,35 +15,8 @@ interface Timed {
   readonly ns: number;
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'posgate-sql-'));
-const timesFile = join(dir, 'times.json');
-const preload = join(here, 'sql-timer.js');
-const host = await spawnHost(['--demo', '--demo-terminals', String(terminals), '--db', `sqlite:${join(dir, 'bench.db')}`], {
-  env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${JSON.stringify(preload)}`.trim(), POSGATE_SQL_TIMES_FILE: timesFile },
-});
-let from: Promise<number> | undefined;
-let report;
-let sales = NaN;
-try {
-  report = await runLoadMeasuringHost(host, {
-    terminals,
-    durationMs: seconds * 1000,
-    onProgress: (p) => {
-      if (p.elapsedMs === 0 || from) return;
-      host.child.kill('SIGUSR2');
-      from = storeCommitted(host.httpPort).then((c) => c.units);
-    },
-  });
-  host.child.kill('SIGUSR1');
-  const units = (await storeCommitted(host.httpPort)).units;
-  sales = units - ((await from) ?? NaN);
-  for (let i = 0; i < 50 && !existsSync(timesFile); i++) await new Promise((r) => setTimeout(r, 100));
-} finally {
-  await host.stop();
-}
-if (!existsSync(timesFile)) throw new Error('the host wrote no statement times');
-if (!(sales > 0)) throw new Error('no sale was committed in the measured window');
-const timed = (JSON.parse(readFileSync(timesFile, 'utf8')) as Timed[]).sort((a, b) => b.ns - a.ns);
+const { report, sales, probed } = await runProbedHost('sql-timer.js', 'POSGATE_SQL_TIMES_FILE', 'times.json');
+const timed = (JSON.parse(probed) as Timed[]).sort((a, b) => b.ns - a.ns);
 const totalUs = timed.reduce((sum, t) => sum + t.ns, 0) / 1000;
 const cpu = report.hostCpuPerSaleUs;
 const perSale = (us: number) => (us / sales).toFixed(1);
