@@ -140,10 +140,18 @@ function nextEpoch(): number {
   return ++epochsMade;
 }
 
-/** This transaction writes rows a domain may keep (CommittedRows) without telling it: nothing kept survives it. */
-export function invalidateCommitted(trx: Transaction<Database> | Kysely<Database>): void {
-  const scope = scopes.get(trx);
+/** Writes around the domains made outside any group transaction (see invalidateCommitted). */
+let writesAround = 0;
+
+/**
+ * `db` writes rows a domain may keep (CommittedRows) without telling it: nothing kept survives the
+ * write — once this group transaction commits, or, for a write outside any group, from the next
+ * group on.
+ */
+export function invalidateCommitted(db: Transaction<Database> | Kysely<Database>): void {
+  const scope = scopes.get(db);
   if (scope) scope.invalidates = true;
+  else writesAround++;
 }
 
 export function deferBalanceChange(trx: Transaction<Database>, account: string, amountFen: number): void {
@@ -317,6 +325,7 @@ export class GroupCommitter {
   /** SQLite: the connection's data_version at the last group, and the cache epoch (see committedEpoch) */
   private readonly dataVersion: (() => number) | undefined;
   private dataVersionSeen: number | undefined;
+  private writesAroundSeen = writesAround;
   private epoch = nextEpoch();
 
   constructor(
@@ -342,8 +351,9 @@ export class GroupCommitter {
   private epochNow(): number | undefined {
     if (!this.dataVersion) return undefined;
     const version = this.dataVersion();
-    if (version !== this.dataVersionSeen) {
+    if (version !== this.dataVersionSeen || writesAround !== this.writesAroundSeen) {
       this.dataVersionSeen = version;
+      this.writesAroundSeen = writesAround;
       this.epoch = nextEpoch();
     }
     return this.epoch;
