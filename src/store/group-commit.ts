@@ -485,7 +485,13 @@ export class GroupCommitter {
     }
     this.commits++;
     this.units += batch.length;
-    for (const then of scope!.afterCommit) then();
+    try {
+      for (const then of scope!.afterCommit) then();
+    } catch {
+      // The units have committed: a failure here must not reach drain(), which would run them
+      // again. What the hooks kept may be half done, so nothing kept survives it.
+      scope!.invalidates = true;
+    }
     if (scope!.invalidates) this.epoch = nextEpoch();
     return values;
   }

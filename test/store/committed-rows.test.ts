@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommittedRows, invalidateCommitted, openStore, type Store } from '../../src/store/index.js';
+import { afterCommit, CommittedRows, invalidateCommitted, openStore, type Store } from '../../src/store/index.js';
 import { ENGINES, openTestStore, postgresReachable, type TestStore } from '../support/stores.js';
 
 /**
@@ -39,6 +39,26 @@ describe.each(ENGINES)('rows kept across transactions on %s', (engine) => {
       throw new Error('the unit fails');
     });
     await expect(failed).rejects.toThrow('the unit fails');
+    expect(await read(s, rows)).toBeNull();
+  });
+
+  it('a hook that fails after COMMIT neither fails nor repeats its unit, and drops what was kept', async () => {
+    const s = await open();
+    if (!s) return;
+    const rows = new CommittedRows<number>(10);
+    await keep(s, rows, 1);
+    let runs = 0;
+    const result = await s.transact(async (trx) => {
+      runs++;
+      await trx.insertInto('sequences').values({ name: 'once', value: 1 }).execute();
+      afterCommit(trx, () => {
+        throw new Error('a defect in a hook');
+      });
+      return 'committed';
+    });
+    expect(result).toBe('committed');
+    expect(runs).toBe(1);
+    expect(await s.db.selectFrom('sequences').select('value').where('name', '=', 'once').execute()).toEqual([{ value: 1 }]);
     expect(await read(s, rows)).toBeNull();
   });
 
