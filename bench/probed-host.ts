@@ -1,7 +1,7 @@
 /**
  * A host under the benchmark load with a probe preloaded into it (NODE_OPTIONS=--import): the probe
- * starts measuring at SIGUSR2, sent once the warm-up is over, and at SIGUSR1, sent when the load
- * ends, writes what it measured to the file named by `fileVariable`. Used by bench:sql and
+ * starts measuring at a first SIGUSR2, sent once the warm-up is over, and at a second, sent when
+ * the load ends, writes what it measured to the file named by `fileVariable`. Used by bench:sql and
  * bench:profile. Terminals: BENCH_TERMINALS (64), seconds: BENCH_SECONDS (8).
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -43,7 +43,7 @@ export async function runProbedHost(probe: string, fileVariable: string, fileNam
         from = storeCommitted(host.httpPort).then((c) => c.units);
       },
     });
-    host.child.kill('SIGUSR1');
+    host.child.kill('SIGUSR2');
     sales = (await storeCommitted(host.httpPort)).units - ((await from) ?? NaN);
     for (let i = 0; i < 100 && !existsSync(probedFile); i++) await new Promise((r) => setTimeout(r, 100));
   } finally {

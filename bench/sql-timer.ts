@@ -1,7 +1,8 @@
 /**
  * Preloaded into a host by `npm run bench:sql` (NODE_OPTIONS=--import): times every SQLite
- * statement the process runs, by its SQL text. SIGUSR2 starts the count afresh; SIGUSR1 writes it,
- * as JSON, to POSGATE_SQL_TIMES_FILE. Only statement texts are kept, never their parameters.
+ * statement the process runs, by its SQL text. The first SIGUSR2 starts the count afresh, the
+ * second writes it, as JSON, to POSGATE_SQL_TIMES_FILE (SIGUSR1 is Node's debugger signal). Only
+ * statement texts are kept, never their parameters.
  */
 import { writeFileSync } from 'node:fs';
 import { Sqlite } from '../src/store/index.js';
@@ -35,9 +36,9 @@ for (const name of ['run', 'get', 'all', 'iterate']) {
   };
 }
 
+let counting = false;
 process.on('SIGUSR2', () => {
-  times = new Map();
-});
-process.on('SIGUSR1', () => {
-  if (out) writeFileSync(out, JSON.stringify([...times].map(([sql, t]) => ({ sql, ...t }))));
+  if (!counting) times = new Map();
+  else if (out) writeFileSync(out, JSON.stringify([...times].map(([sql, t]) => ({ sql, ...t }))));
+  counting = !counting;
 });
