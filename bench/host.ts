@@ -14,9 +14,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runLoad, runLoadMeasuringHost, spawnHost, type LoadReport, type MeasuredLoadReport } from '../src/loadgen/index.js';
+import { benchSettings } from './settings.js';
 
-const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const { terminals, seconds } = benchSettings(10);
 const pgUrl = process.env.POSGATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const here = dirname(fileURLToPath(import.meta.url));
 

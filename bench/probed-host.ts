@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoadMeasuringHost, spawnHost, storeCommitted, type MeasuredLoadReport } from '../src/loadgen/index.js';
+import { benchSettings } from './settings.js';
 
-export const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
-export const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+export const { terminals, seconds } = benchSettings(8);
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface ProbedRun {

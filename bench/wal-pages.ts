@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, spawnHost, storeCommitted } from '../src/loadgen/index.js';
 import { Sqlite } from '../src/store/index.js';
+import { benchSettings } from './settings.js';
 
-const terminals = Number(process.env.BENCH_TERMINALS ?? 64);
-const seconds = Number(process.env.BENCH_SECONDS ?? 8);
+const { terminals, seconds } = benchSettings(8);
 
 const WAL_MAGIC = [0x377f0682, 0x377f0683];
 const WAL_HEADER_BYTES = 32;
