@@ -59,6 +59,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   try {
     await signIn(terminals, options);
+    if (!options.reflector) await startFreshBatches(terminals);
     return await drive(terminals, options);
   } finally {
     for (const t of terminals) t.close();
@@ -92,6 +93,27 @@ async function signIn(terminals: readonly SoftTerminal[], options: LoadOptions):
   }
 }
 
+/**
+ * A load terminal keeps nothing between runs, so its STANs start again at 1: in the batch an earlier
+ * run left open they would be duplicates (94) of that run's sales. Each terminal settles first, as a
+ * terminal that lost its batch log must, and sells in a new batch; the settlement is unbalanced (the
+ * terminal counts nothing) and moves the earlier run's takings on to the merchant, as any
+ * settlement does.
+ */
+async function startFreshBatches(terminals: readonly SoftTerminal[]): Promise<void> {
+  for (let i = 0; i < terminals.length; i += 16) {
+    await Promise.all(terminals.slice(i, i + 16).map((t) => settleOrRefuse(t)));
+  }
+}
+
+/** STANs wrap after 999,999 (field 11): a terminal this close to the end settles and goes on in a new batch. */
+const SETTLE_AT_STAN = 999_000;
+
+async function settleOrRefuse(t: SoftTerminal): Promise<void> {
+  const settlement = await t.settle();
+  if (settlement.rc !== '00') throw new LoadError(`terminal ${t.tid} could not settle its batch ${settlement.batch} before the load (response code ${settlement.rc || 'none: no answer'})`);
+}
+
 async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): Promise<LoadReport> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
@@ -114,8 +136,13 @@ async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): 
     await Promise.all(
       terminals.map(async (t, i) => {
         const card = { entry: 'swipe' as const, ...loadTestCard(i) };
-        const sale = t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
+        const repeatedSale = () => t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
+        let sale = repeatedSale();
         while (performance.now() < deadline) {
+          if (!options.reflector && t.stan >= SETTLE_AT_STAN) {
+            await settleOrRefuse(t); // the sale's packed frame names the batch: build it again
+            sale = repeatedSale();
+          }
           const t0 = performance.now();
           let rc: string;
           try {

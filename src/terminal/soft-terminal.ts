@@ -186,6 +186,10 @@ export class SoftTerminal {
   get batch(): number {
     return this.state.batch;
   }
+  /** the last STAN this terminal used (0 before its first message) */
+  get stan(): number {
+    return this.state.stan;
+  }
   get signedIn(): boolean {
     return this.state.signedIn;
   }
