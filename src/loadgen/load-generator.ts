@@ -24,6 +24,11 @@ export interface LoadOptions {
   readonly reflector?: boolean;
   /** sign in before the load (default true; a reflector cannot sign terminals in) */
   readonly signIn?: boolean;
+  /**
+   * A terminal settles after the sale with this STAN and sells on in a new batch (default 999,999:
+   * the STAN then wraps to 000001, field 11, which in the same batch would be a duplicate).
+   */
+  readonly settleAfterStan?: number;
 }
 
 export interface LoadProgress {
@@ -106,9 +111,6 @@ async function startFreshBatches(terminals: readonly SoftTerminal[]): Promise<vo
   }
 }
 
-/** STANs wrap after 999,999 (field 11): a terminal this close to the end settles and goes on in a new batch. */
-const SETTLE_AT_STAN = 999_000;
-
 async function settleOrRefuse(t: SoftTerminal): Promise<void> {
   const settlement = await t.settle();
   if (settlement.rc !== '00') throw new LoadError(`terminal ${t.tid} could not settle its batch ${settlement.batch} before the load (response code ${settlement.rc || 'none: no answer'})`);
@@ -121,6 +123,7 @@ async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): 
   let requests = 0;
   const warmupMs = options.warmupMs ?? 1_000;
   const started = performance.now();
+  const settleAfterStan = options.settleAfterStan ?? 999_999;
   const measureFrom = started + warmupMs;
   const deadline = measureFrom + options.durationMs;
   let measuredApproved = 0;
@@ -139,7 +142,7 @@ async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): 
         const repeatedSale = () => t.repeatedSale(card, options.amountFen ?? 1, LOAD_TEST_PIN, { echoed: options.reflector === true });
         let sale = repeatedSale();
         while (performance.now() < deadline) {
-          if (!options.reflector && t.stan >= SETTLE_AT_STAN) {
+          if (!options.reflector && t.stan === settleAfterStan) {
             await settleOrRefuse(t); // the sale's packed frame names the batch: build it again
             sale = repeatedSale();
           }

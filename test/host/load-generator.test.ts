@@ -56,6 +56,26 @@ describe('the load generator', () => {
     }
   });
 
+  it('runLoad settles a terminal whose next STAN would wrap (999,999 to 000001) and sells on in the next batch', async () => {
+    const p = platform();
+    if (!p) return;
+    const db = p.platform.store.db;
+    const terminalOf = (i: number) => db.selectFrom('terminals').select(['id', 'open_batch']).where('tid', '=', demoTid(i)).executeTakeFirstOrThrow();
+    const before = await terminalOf(0);
+    const report = await runLoad({ host: '127.0.0.1', port: p.platform.iso.port, terminals: 1, durationMs: 1_000, warmupMs: 0, settleAfterStan: 40 });
+    expect(report.errors).toEqual({});
+    // the first STANs sign in and settle what earlier tests left, then sales up to 40; the settlement (with its batch upload) follows, and the sales after it are in the next batch
+    const after = await terminalOf(0);
+    expect(after.open_batch).toBe(before.open_batch + 2);
+    const sold = (batch: number) => db.selectFrom('transactions').select('stan').where('terminal_id', '=', after.id).where('batch', '=', batch).orderBy('stan').execute();
+    const first = (await sold(before.open_batch + 1)).map((r) => Number(r.stan));
+    expect(first.at(-1)).toBe(40);
+    expect(first).toEqual(Array.from({ length: first.length }, (_, k) => 41 - first.length + k));
+    const second = await sold(after.open_batch);
+    expect(second.length).toBe(report.approved - first.length);
+    expect(Number(second[0]!.stan)).toBeGreaterThan(41);
+  });
+
   it('posgate bench against a running host prints its figures, or one JSON object', async () => {
     const p = platform();
     if (!p) return;
