@@ -22,8 +22,6 @@ export interface LoadOptions {
    * a host would fail MAC checks it cannot pass.
    */
   readonly reflector?: boolean;
-  /** sign in before the load (default true; a reflector cannot sign terminals in) */
-  readonly signIn?: boolean;
   /**
    * A terminal settles after the sale with this STAN and sells on in a new batch (default 999,999:
    * the STAN then wraps to 000001, field 11, which in the same batch would be a duplicate).
