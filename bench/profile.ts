@@ -4,7 +4,8 @@
  * (bench/profile-probe.ts, preloaded); each sample's own time goes to the folder of src/ its
  * function lives in, or to the package or part of Node it comes from. The SQLite statements run
  * on the main thread (better-sqlite3 is synchronous) and are a line of their own; the store's and
- * Kysely's lines are their JavaScript around them. The profile is kept for Chrome DevTools. Terminals:
+ * Kysely's lines are their JavaScript around them. The cipher and HMAC time is then split by the HSM
+ * command it served (the outermost src/hsm/ frame above it). The profile is kept for Chrome DevTools. Terminals:
  * BENCH_TERMINALS (64), seconds: BENCH_SECONDS (8).
  */
 import { runProbedHost, seconds, terminals } from './probed-host.js';
@@ -12,6 +13,7 @@ import { runProbedHost, seconds, terminals } from './probed-host.js';
 interface ProfileNode {
   readonly id: number;
   readonly callFrame: { readonly functionName: string; readonly url: string };
+  readonly children?: readonly number[];
 }
 interface Profile {
   readonly nodes: readonly ProfileNode[];
@@ -71,7 +73,26 @@ const { report, sales, probed, probedFile: profileFile } = await runProbedHost('
 
 const profile = JSON.parse(probed) as Profile;
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+const parents = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parents.set(c, n.id);
+
+/** The HSM command a sample served: its outermost caller in src/hsm/, else its nearest one in src/. */
+function hsmCommand(id: number): string {
+  let command: string | undefined;
+  let nearest: string | undefined;
+  for (let at: number | undefined = parents.get(id); at !== undefined; at = parents.get(at)) {
+    const { url, functionName } = nodes.get(at)!.callFrame;
+    const where = /\/dist\/src\/(.+)\.js$/.exec(url);
+    if (!where) continue;
+    if (where[1]!.startsWith('hsm/')) command = `hsm ${functionName}`;
+    else if (command) return command;
+    nearest ??= `${where[1]}: ${functionName || '(anonymous)'}`;
+  }
+  return command ?? `outside the HSM module, ${nearest ?? 'no caller in src/'}`;
+}
+
 const byOwner = new Map<string, number>();
+const cryptoByCommand = new Map<string, number>();
 let busyUs = 0;
 let idleUs = 0;
 profile.samples.forEach((id, i) => {
@@ -84,6 +105,10 @@ profile.samples.forEach((id, i) => {
   busyUs += us;
   const o = owner(frame);
   byOwner.set(o, (byOwner.get(o) ?? 0) + us);
+  if (o === CRYPTO) {
+    const command = hsmCommand(id);
+    cryptoByCommand.set(command, (cryptoByCommand.get(command) ?? 0) + us);
+  }
 });
 const cpu = report.hostCpuPerSaleUs;
 console.log(`posgate host profile: SQLite, ${terminals} terminals doing PIN sales, ${Math.round(report.perSecond).toLocaleString('en-US')} sales/s over ${seconds} s`);
@@ -95,5 +120,10 @@ console.log(`  µs/sale   share  where`);
 for (const [o, us] of [...byOwner].sort((a, b) => b[1] - a[1])) {
   if (us / sales < 0.5) continue;
   console.log(`${(us / sales).toFixed(1).padStart(9)}  ${((100 * us) / busyUs).toFixed(1).padStart(5)} %  ${o}`);
+}
+console.log(`  ${CRYPTO}, by the HSM command it served:`);
+for (const [command, us] of [...cryptoByCommand].sort((a, b) => b[1] - a[1])) {
+  if (us / sales < 0.5) continue;
+  console.log(`${(us / sales).toFixed(1).padStart(9)}           ${command}`);
 }
 console.log(`profile: ${profileFile} (Chrome DevTools, Performance → Load profile)`);
