@@ -94,7 +94,7 @@ export function prepared<R>(build: (db: Kysely<Database>) => Compilable<R>): Pre
   const execute = (db: Db, values: readonly unknown[]): Promise<QueryResult<R>> => {
     const c = compiledFor(db);
     const parameters = c.parameters.map((p) => (p instanceof Param ? values[p.index] : p));
-    const sqlite = sqliteConnections.get(db.getExecutor().adapter);
+    const sqlite = sqliteConnectionOf(db);
     if (sqlite) {
       const { statement, make } = statementFor(sqlite, c.sql);
       if (make) {
