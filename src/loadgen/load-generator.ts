@@ -73,27 +73,25 @@ export class LoadError extends Error {
   override readonly name = 'LoadError';
 }
 
-/** Sign-in a few at a time (a real fleet does not sign in all at once either); a refusal stops the run. */
+/** `each` for every terminal, 16 at a time (a real fleet does not sign in or settle all at once either); the first failure stops the run. */
+async function sixteenAtATime(terminals: readonly SoftTerminal[], each: (t: SoftTerminal) => Promise<void>): Promise<void> {
+  for (let i = 0; i < terminals.length; i += 16) await Promise.all(terminals.slice(i, i + 16).map(each));
+}
+
+const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 async function signIn(terminals: readonly SoftTerminal[], options: LoadOptions): Promise<void> {
   if (options.reflector) {
     // A reflector cannot hand out working keys: give each terminal keys of its own making.
     for (const t of terminals) t.injectWorkingKeys({ pik: '0123456789ABCDEFFEDCBA9876543210', mak: '0123456789ABCDEF', tdk: 'FEDCBA98765432100123456789ABCDEF' });
     return;
   }
-  for (let i = 0; i < terminals.length; i += 16) {
-    const results = await Promise.all(
-      terminals.slice(i, i + 16).map((t) =>
-        t.signIn().catch((err: unknown) => {
-          throw new LoadError(`terminal ${t.tid} could not sign in at ${options.host}:${options.port} (${err instanceof Error ? err.message : String(err)}): is the host running?`);
-        }),
-      ),
-    );
-    const refused = results.findIndex((r) => r.rc !== '00');
-    if (refused >= 0) {
-      const t = terminals[i + refused]!;
-      throw new LoadError(`terminal ${t.tid} could not sign in (response code ${results[refused]!.rc}): the host must run with --demo --demo-terminals ${terminals.length} or more`);
-    }
-  }
+  await sixteenAtATime(terminals, async (t) => {
+    const { rc } = await t.signIn().catch((err: unknown) => {
+      throw new LoadError(`terminal ${t.tid} could not sign in at ${options.host}:${options.port} (${reason(err)}): is the host running?`);
+    });
+    if (rc !== '00') throw new LoadError(`terminal ${t.tid} could not sign in (response code ${rc}): the host must run with --demo --demo-terminals ${terminals.length} or more`);
+  });
 }
 
 /**
@@ -103,15 +101,15 @@ async function signIn(terminals: readonly SoftTerminal[], options: LoadOptions):
  * terminal counts nothing) and moves the earlier run's takings on to the merchant, as any
  * settlement does.
  */
-async function startFreshBatches(terminals: readonly SoftTerminal[]): Promise<void> {
-  for (let i = 0; i < terminals.length; i += 16) {
-    await Promise.all(terminals.slice(i, i + 16).map((t) => settleOrRefuse(t)));
-  }
+function startFreshBatches(terminals: readonly SoftTerminal[]): Promise<void> {
+  return sixteenAtATime(terminals, settleOrRefuse);
 }
 
 async function settleOrRefuse(t: SoftTerminal): Promise<void> {
-  const settlement = await t.settle();
-  if (settlement.rc !== '00') throw new LoadError(`terminal ${t.tid} could not settle its batch ${settlement.batch} before the load (response code ${settlement.rc || 'none: no answer'})`);
+  const settlement = await t.settle().catch((err: unknown) => {
+    throw new LoadError(`terminal ${t.tid} could not settle its batch (${reason(err)})`);
+  });
+  if (settlement.rc !== '00') throw new LoadError(`terminal ${t.tid} could not settle its batch ${settlement.batch} (response code ${settlement.rc || 'none: no answer'})`);
 }
 
 async function drive(terminals: readonly SoftTerminal[], options: LoadOptions): Promise<LoadReport> {
